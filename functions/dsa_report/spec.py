@@ -1,0 +1,233 @@
+"""The datasets of the input data contract and the tables they become in DuckDB.
+
+One `Column` per engine column: how it is read (`kind`), whether a row without it is quarantined
+(`required`), and which values are allowed (`allowed`). Text fields that only matter for completeness
+checks are kept as presence flags (`has_<column>`), never as text: no personal data reaches the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# kinds: text | timestamp | bool | int | list (JSON text in CSV, native list in JSONL/Parquet)
+#        | presence (TRUE when filled, FALSE when empty, NULL when the column is absent from the file)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = "text"
+    required: bool = False
+    allowed: frozenset[str] | None = None
+    source: str | None = None  # input column name when it differs (presence flags)
+
+    @property
+    def input_name(self) -> str:
+        return self.source or self.name
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _enum(*values: str) -> frozenset[str]:
+    return frozenset(values)
+
+
+SOURCE_TYPES = _enum(
+    "SOURCE_ARTICLE_16", "SOURCE_TRUSTED_FLAGGER", "SOURCE_TYPE_OTHER_NOTIFICATION", "SOURCE_VOLUNTARY"
+)
+AUTOMATED_DECISIONS = _enum(
+    "AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY", "AUTOMATED_DECISION_NOT_AUTOMATED"
+)
+DECISION_GROUNDS = _enum("DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT")
+
+CATEGORIES_V2 = _enum(*(
+    "STATEMENT_CATEGORY_" + c for c in (
+        "ANIMAL_WELFARE", "CONSUMER_INFORMATION", "CYBER_VIOLENCE", "CYBER_VIOLENCE_AGAINST_WOMEN",
+        "DATA_PROTECTION_AND_PRIVACY_VIOLATIONS", "ILLEGAL_OR_HARMFUL_SPEECH",
+        "INTELLECTUAL_PROPERTY_INFRINGEMENTS", "NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+        "NOT_SPECIFIED_NOTICE", "OTHER_VIOLATION_TC", "PROTECTION_OF_MINORS", "RISK_FOR_PUBLIC_SECURITY",
+        "SCAMS_AND_FRAUD", "SELF_HARM", "UNSAFE_AND_PROHIBITED_PRODUCTS", "VIOLENCE",
+    )
+))
+# v1 keys with a v2 successor are mapped; the others are kept as they are (never quarantined).
+CATEGORY_V1_TO_V2 = {
+    "STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS": "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS",
+    "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE": "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+}
+CATEGORIES_V1_ONLY = _enum(
+    "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT", "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR",
+)
+CATEGORIES = CATEGORIES_V2 | frozenset(CATEGORY_V1_TO_V2) | CATEGORIES_V1_ONLY
+
+STATEMENTS_OF_REASONS = Dataset(
+    "statements_of_reasons",
+    key=("platform_name", "platform_uid"),
+    columns=(
+        Column("platform_name", required=True),
+        Column("platform_uid", required=True),
+        Column("uuid"),
+        Column("decision_visibility", "list"),
+        Column("decision_monetary"),
+        Column("decision_provision"),
+        Column("decision_account"),
+        Column("decision_ground", required=True, allowed=DECISION_GROUNDS),
+        Column("category", allowed=CATEGORIES),
+        Column("category_specification", "list"),
+        Column("content_type", "list"),
+        Column("source_type", allowed=SOURCE_TYPES),
+        Column("automated_detection", "bool"),
+        Column("automated_decision", allowed=AUTOMATED_DECISIONS),
+        Column("content_date", "timestamp"),
+        Column("application_date", "timestamp", required=True),
+        Column("created_at", "timestamp"),
+        Column("trader_id"),
+        Column("item_id"),
+        Column("notice_id"),
+        *(
+            Column("has_" + name, "presence", source=name)
+            for name in (
+                "illegal_content_legal_ground", "illegal_content_explanation",
+                "incompatible_content_ground", "incompatible_content_explanation",
+                "decision_visibility_other", "decision_monetary_other", "content_type_other",
+                "category_specification_other", "decision_facts",
+            )
+        ),
+    ),
+)
+
+NOTICES = Dataset(
+    "notices",
+    key=("notice_id",),
+    columns=(
+        Column("notice_id", required=True),
+        Column("received_at", "timestamp", required=True),
+        Column("acknowledged_at", "timestamp"),
+        Column("decided_at", "timestamp"),
+        Column("source_type", allowed=SOURCE_TYPES - {"SOURCE_VOLUNTARY"}),
+        Column("notifier_id"),
+        Column("category", allowed=CATEGORIES),
+        Column("item_id"),
+        Column("trader_id"),
+        Column("outcome", allowed=_enum("ACTION_TAKEN", "NO_ACTION", "MANIFESTLY_UNFOUNDED", "PENDING")),
+        Column("action_basis", allowed=_enum("ILLEGAL_CONTENT", "INCOMPATIBLE_CONTENT")),
+        Column("automated_decision", allowed=AUTOMATED_DECISIONS),
+    ),
+)
+
+COMPLAINTS = Dataset(
+    "complaints",
+    key=("complaint_id",),
+    columns=(
+        Column("complaint_id", required=True),
+        Column("decision_puid"),
+        Column("received_at", "timestamp", required=True),
+        Column("decided_at", "timestamp"),
+        Column("outcome", allowed=_enum(
+            "DECISION_UPHELD", "DECISION_REVERSED", "DECISION_PARTIALLY_REVERSED", "PENDING"
+        )),
+        Column("decided_solely_automated", "bool"),
+    ),
+)
+
+TRADERS = Dataset(
+    "traders",
+    key=("trader_id",),
+    columns=(
+        Column("trader_id", required=True),
+        Column("onboarded_at", "timestamp"),
+        Column("status", required=True, allowed=_enum("ACTIVE", "SUSPENDED", "TERMINATED")),
+        Column("live_listings", "int"),
+        Column("kyc_contact", "bool"),
+        Column("kyc_id_document", "bool"),
+        Column("kyc_payment_account", "bool"),
+        Column("kyc_self_certification", "bool"),
+        Column("kyc_trade_register", "bool"),
+        Column("kyc_verified_at", "timestamp"),
+        Column("country"),
+    ),
+)
+
+ENFORCEMENT_ACTIONS = Dataset(
+    "enforcement_actions",
+    key=("action_id",),
+    columns=(
+        Column("action_id", required=True),
+        Column("trader_id", required=True),
+        Column("action", required=True, allowed=_enum(
+            "WARNING", "PENALTY_POINTS", "SUSPENSION", "TERMINATION", "REINSTATEMENT"
+        )),
+        Column("reason", allowed=_enum(
+            "ILLEGAL_CONTENT", "HIDDEN_LINKS", "UNFOUNDED_NOTICES", "UNFOUNDED_COMPLAINTS",
+            "KYBC_INCOMPLETE", "OTHER",
+        )),
+        Column("points", "int"),
+        Column("occurred_at", "timestamp", required=True),
+        Column("ends_at", "timestamp"),
+    ),
+)
+
+LISTING_EVENTS = Dataset(
+    "listing_events",
+    key=("event_id",),
+    columns=(
+        Column("event_id", required=True),
+        Column("item_id", required=True),
+        Column("trader_id"),
+        Column("event", required=True, allowed=_enum("LISTED", "BLOCKED_PRE_LISTING", "REMOVED", "REAPPEARED")),
+        Column("occurred_at", "timestamp", required=True),
+        Column("detection", allowed=_enum("PROACTIVE", "NOTICE", "AUTHORITY_ORDER", "TEST_PURCHASE")),
+        Column("hidden_link", "bool"),
+        Column("category", allowed=CATEGORIES),
+        Column("reappearance_of"),
+    ),
+)
+
+ACTIVE_RECIPIENTS = Dataset(
+    "active_recipients",
+    key=("month", "member_state"),
+    columns=(
+        Column("month", "month", required=True),
+        Column("member_state", required=True),
+        Column("active_recipients", "int", required=True),
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        STATEMENTS_OF_REASONS, NOTICES, COMPLAINTS, TRADERS, ENFORCEMENT_ACTIONS, LISTING_EVENTS,
+        ACTIVE_RECIPIENTS,
+    )
+}
+
+# DuckDB table name of each dataset (short names keep the SQL of the rules readable).
+TABLES = {
+    "statements_of_reasons": "sor",
+    "notices": "notices",
+    "complaints": "complaints",
+    "traders": "traders",
+    "enforcement_actions": "enforcement_actions",
+    "listing_events": "listing_events",
+    "active_recipients": "active_recipients",
+}
+
+REGISTERS = ("risk_assessments", "launches", "commitments", "publications", "audits")
+
+SQL_TYPES = {
+    "text": "VARCHAR", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT",
+    "list": "VARCHAR[]", "presence": "BOOLEAN", "month": "VARCHAR",
+}
+
+
+def create_table_sql(dataset: Dataset) -> str:
+    """DDL of a dataset's engine table: used by the loader and by tests that build tables by hand."""
+    cols = ", ".join(f"{c.name} {SQL_TYPES[c.kind]}" for c in dataset.columns)
+    return f"CREATE TABLE {TABLES[dataset.name]} ({cols})"
