@@ -1,0 +1,190 @@
+"""`dsa-report`: run, demo, validate-data, obligations, generate-data (contracts/interfaces.md).
+
+Exit codes: 0 the report was produced (whatever it found); 2 a usage or config error (one line naming the
+key); 3 a finding at or above `--fail-on`; 1 `validate-data` found unreadable files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from . import datasets, pipeline, sources
+from .catalogue import CatalogueError, load_catalogue
+from .config import TIERS, ConfigError
+from .periods import PeriodError, last_complete, parse_period
+
+FAIL_ON = {"FAIL": ("FAIL",), "WARN": ("FAIL", "WARN"), "ERROR": ("FAIL", "ERROR"),
+           "INSUFFICIENT_DATA": ("FAIL", "INSUFFICIENT_DATA")}
+
+
+class UsageError(Exception):
+    """Exit 2 with a one-line reason."""
+
+
+def _progress(stream=sys.stderr):
+    """Human progress lines on a terminal; nothing when piped (the summary still prints)."""
+    if not stream.isatty():
+        return None
+
+    def show(step: str, fields: dict) -> None:
+        if step == "dataset":
+            line = (f"  {fields['dataset']:<22} {fields['files']:>4} files {fields['rows']:>12,} rows"
+                    f"{'  ' + format(fields['quarantined'], ',') + ' quarantined' if fields['quarantined'] else ''}")
+        else:
+            line = f"- {step}: " + ", ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        print(line, file=stream, flush=True)
+
+    return show
+
+
+def status_table(document: dict) -> str:
+    rows = [f"{'STATUS':<8} {'OBLIGATION':<40} {'ART.':<8} VALUE"]
+    for f in document["findings"]:
+        metric = f.get("metric") or {}
+        value = metric.get("value")
+        shown = "" if value is None else f"{value:g} {metric.get('unit', '')}".strip() \
+            if isinstance(value, int | float) else str(value)
+        status = f["status"] if f["status"] != "WAIVED" else f"WAIVED({f.get('waived_status')})"
+        rows.append(f"{status[:16]:<8} {f['obligation_id']:<40} {f['article']:<8} {shown}")
+    counts = ", ".join(f"{k} {v}" for k, v in document["summary"]["counts"].items() if v)
+    run = document["run"]
+    rows.append(f"{run['platform']} {run['period']['label']}: {counts}")
+    return "\n".join(rows)
+
+
+def cmd_run(args) -> int:
+    clients = pipeline.Clients()
+    config = pipeline.read_config(args.config, clients)
+    period = parse_period(args.period)
+    source = args.source or config.source
+    if not source:
+        raise UsageError("source: no data location (give --source or set `source` in the config)")
+    if args.send and not config.audiences:
+        raise UsageError("audiences: --send needs at least one audience in the config")
+    out = Path(args.out) if args.out else Path("out") / config.platform / period.label
+    request = pipeline.RunRequest(config=config, period=period, source=source, trigger="cli", send=args.send,
+                                  out_dir=out, reports_bucket=args.archive_bucket, ledger_table=args.ledger_table)
+    result = pipeline.run(request, clients=clients, progress=_progress())
+    print(status_table(result.document))
+    for path in result.written:
+        if path.suffix in (".json", ".csv", ".html", ".eml"):
+            print(f"wrote {path}")
+    for d in result.deliveries:
+        print(f"e-mail {d.key}: {d.status}{' (' + d.error + ')' if d.error else ''}")
+    failing = FAIL_ON.get(args.fail_on or "", ())
+    if any(f["status"] in failing for f in result.document["findings"]):
+        return 3
+    return 0
+
+
+def cmd_validate_data(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="dsa-validate-") as work:
+        s3 = pipeline.Clients()("s3") if args.source.startswith("s3://") else None
+        collected = sources.collect(args.source, Path(work), s3_client=s3)
+        con = datasets.connect()
+        data = datasets.load(collected, con, platform_names=args.platform_name, progress=_progress())
+    if args.json:
+        print(json.dumps(data.quality, indent=2, default=str))
+    else:
+        print(quality_table(data.quality))
+    unreadable = sum(len(q.get("unreadable_files", [])) for q in data.quality.values())
+    return 1 if unreadable else 0
+
+
+def quality_table(quality: dict) -> str:
+    lines = [f"{'DATASET':<22} {'FILES':>6} {'ROWS':>12} {'QUARANTINED':>12}  REASONS"]
+    for name, q in quality.items():
+        reasons = ", ".join(f"{r}: {n}" for r, n in q.get("reasons", {}).items())
+        lines.append(f"{name:<22} {q['files']:>6} {q['rows']:>12,} {q['quarantined_rows']:>12,}  {reasons}")
+        for bad in q.get("unreadable_files", []):
+            lines.append(f"  unreadable: {bad['file']}: {bad['reason']}")
+        for example in q.get("examples", [])[:5]:
+            where = f"row {example['row']}" if "row" in example else f"line {example.get('line')}"
+            lines.append(f"  e.g. {example['file']} {where}: {example['reason']}")
+    return "\n".join(lines)
+
+
+def cmd_obligations(args) -> int:
+    catalogue = load_catalogue()
+    print(f"catalogue {catalogue.version}")
+    for ob in catalogue.obligations:
+        if args.tier and not ob.applies(args.tier, marketplace=args.tier in ("MARKETPLACE", "VLOP")):
+            continue
+        params = ", ".join(f"{k}={v}" for k, v in ob.parameters.items()) or "-"
+        print(f"{ob.id:<42} art. {ob.article:<7} {ob.applies_label:<13} {ob.severity:<9} {params}")
+    return 0
+
+
+def cmd_generate_data(args) -> int:
+    from .synthetic import generate
+
+    period = parse_period(args.period) if args.period else last_complete("month", date.today())
+    plan = generate(Path(args.out), scale=args.scale, seed=args.seed, period_start=period.start,
+                    period_end=period.end)
+    print(f"wrote {plan.sor_rows:,} statements of reasons for {plan.platform} "
+          f"{plan.period_start}..{plan.period_end} into {args.out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.out), scale=args.scale, seed=args.seed)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dsa-report", description="DSA compliance reports from transparency data")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="evaluate the obligation catalogue on one period")
+    run.add_argument("--config", required=True, help="config YAML: local path or s3://bucket/key")
+    run.add_argument("--period", required=True, help="2025-H1, 2025-Q3, 2025-07, 2025 or 2025-07-01..2025-07-31")
+    run.add_argument("--source", help="data location (folder or s3://bucket/prefix/); overrides the config")
+    run.add_argument("--out", help="output folder (default ./out/<platform>/<period>/)")
+    run.add_argument("--send", action="store_true", help="send the e-mails through SES")
+    run.add_argument("--fail-on", choices=sorted(FAIL_ON), help="exit 3 when a finding has this status")
+    run.add_argument("--archive-bucket", help="also archive every artifact in this S3 bucket")
+    run.add_argument("--ledger-table", help="DynamoDB delivery ledger (no e-mail is sent twice)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="the scheduled path end to end on a local S3/SES endpoint")
+    demo.add_argument("--out", default="out/demo")
+    demo.add_argument("--scale", type=int, default=300_000, help="statements of reasons in the period")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    val = sub.add_parser("validate-data", help="read every dataset and report rows and quarantine counts")
+    val.add_argument("--source", required=True)
+    val.add_argument("--platform-name", action="append", help="keep only these platform_name values")
+    val.add_argument("--json", action="store_true", help="print the data-quality section as JSON")
+    val.set_defaults(func=cmd_validate_data)
+
+    obl = sub.add_parser("obligations", help="list the obligation catalogue")
+    obl.add_argument("--tier", choices=TIERS)
+    obl.set_defaults(func=cmd_obligations)
+
+    gen = sub.add_parser("generate-data", help="write a synthetic marketplace in the data-contract layout")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--scale", type=int, default=200_000)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--period", help="the reported period the data is for (default: last complete month)")
+    gen.set_defaults(func=cmd_generate_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, ConfigError, PeriodError, CatalogueError, sources.SourceError) as exc:
+        print(f"dsa-report: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

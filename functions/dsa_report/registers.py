@@ -1,0 +1,75 @@
+"""The compliance team's registers (YAML or JSON, one top-level key each): risk assessments, launches..."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# register file name -> its top-level key (data contract)
+TOP_LEVEL_KEYS = {
+    "risk_assessments": "assessments",
+    "launches": "launches",
+    "commitments": "commitments",
+    "publications": "publications",
+    "audits": "audits",
+}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _dates(value: Any) -> Any:
+    """JSON has no date type: ISO date strings become dates, as YAML already gives them."""
+    if isinstance(value, dict):
+        return {k: _dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates(v) for v in value]
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def parse_register(name: str, path: Path) -> list[dict]:
+    """The entries of one register file; ValueError names the problem."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
+                         f"{str(exc).splitlines()[0]}") from None
+    key = TOP_LEVEL_KEYS[name]
+    if not isinstance(doc, dict) or key not in doc:
+        raise ValueError(f"top-level key '{key}' is missing")
+    entries = doc[key] or []
+    if not isinstance(entries, list):
+        raise ValueError(f"'{key}' must be a list")
+    return _dates(entries)
+
+
+def load_registers(files: dict[str, Path], errors: list) -> tuple[dict[str, list[dict]], dict[str, Any]]:
+    """(register name -> entries, data-quality entry). A broken file is named; the register is then absent."""
+    registers: dict[str, list[dict]] = {}
+    quality: dict[str, Any] = {"files": 0, "rows": 0, "quarantined_rows": 0, "reasons": {}, "examples": [],
+                               "unreadable_files": [{"file": e.origin, "reason": e.reason} for e in errors]}
+    for name, path in sorted(files.items()):
+        try:
+            entries = parse_register(name, path)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            quality["unreadable_files"].append({"file": f"registers/{path.name}", "reason": str(exc)})
+            continue
+        good = [e for e in entries if isinstance(e, dict)]
+        bad = len(entries) - len(good)
+        if bad:
+            quality["quarantined_rows"] += bad
+            quality["reasons"]["entry is not a mapping"] = quality["reasons"].get("entry is not a mapping", 0) + bad
+        registers[name] = good
+        quality["files"] += 1
+        quality["rows"] += len(good)
+    quality["found"] = sorted(registers)
+    return registers, quality
