@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from .spec import CATEGORY_V1_TO_V2, DATASETS, SQL_TYPES, TABLES, Column, Datase
 
 MAX_EXAMPLES = 20
 _READERS = {
-    "csv": "read_csv($files, all_varchar=true, header=true, union_by_name=true, filename='_src', "
+    "csv": "read_csv($files, all_varchar=true, header=true, filename='_src', "
            "store_rejects=true, ignore_errors=true, rejects_limit=0)",
     "jsonl": "read_json($files, format='newline_delimited', union_by_name=true, filename='_src')",
     "parquet": "read_parquet($files, union_by_name=true, filename='_src')",
@@ -66,13 +67,15 @@ class _Quality:
 def connect(*, memory_limit: str | None = None, temp_directory: str | None = None,
             threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set for the run: UTC, bounded memory, spilling to local temp storage."""
-    con = duckdb.connect(config={"TimeZone": "UTC"})
+    settings: dict[str, str | int] = {}
     if memory_limit:
-        con.execute("SET memory_limit = $v", {"v": memory_limit})
+        settings["memory_limit"] = memory_limit
     if temp_directory:
-        con.execute("SET temp_directory = $v", {"v": temp_directory})
+        settings["temp_directory"] = temp_directory
     if threads:
-        con.execute("SET threads = $v", {"v": threads})
+        settings["threads"] = threads
+    con = duckdb.connect(config=settings)
+    con.execute("SET TimeZone = 'UTC'")  # bundled icu; timestamps without offset are UTC
     return con
 
 
@@ -170,7 +173,7 @@ def _csv_header(path: Path) -> list[str]:
     try:
         with opener(path, "rb") as raw:
             line = raw.readline(1 << 20)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"cannot decompress: {exc}") from None
     try:
         text = line.decode("utf-8-sig")
@@ -222,10 +225,10 @@ def _insert(con, stage, select, params, fmt, files: list[DataFile], q: _Quality)
 def _count_rejects(con, origins: dict[str, str], q: _Quality) -> None:
     """Rows DuckDB's CSV reader could not parse (bad encoding, wrong column count) are quarantined too."""
     rows = con.execute(
-        "SELECT s.file_path, e.line, e.error_type, e.csv_line FROM reject_errors e "
-        "JOIN reject_scans s USING (scan_id, file_id) ORDER BY s.file_path, e.line"
-    ).fetchall()
-    for path, line, error_type, _ in rows:
+        "SELECT s.file_path, e.line, min(e.error_type) FROM reject_errors e "
+        "JOIN reject_scans s USING (scan_id, file_id) GROUP BY ALL ORDER BY s.file_path, e.line"
+    ).fetchall()  # one row may raise several errors (one per extra column): count it once
+    for path, line, error_type in rows:
         reason = f"malformed row: {str(error_type).lower()}"
         q.quarantined_rows += 1
         q.reasons[reason] = q.reasons.get(reason, 0) + 1
