@@ -2,7 +2,9 @@
 # templates/ folder (outside functions/) joins the bundle, next to the package that renders them.
 .PHONY: build-DsaReportFunction
 build-DsaReportFunction:
-	pip install --quiet --target "$(ARTIFACTS_DIR)" -r requirements.txt
+	# wheels for the Lambda runtime (CPython 3.12, x86_64), whatever the build machine is: no Docker needed
+	pip install --quiet --target "$(ARTIFACTS_DIR)" --platform manylinux2014_x86_64 --implementation cp \
+		--python-version 3.12 --only-binary=:all: -r requirements.txt
 	cp -r functions/dsa_report functions/handlers "$(ARTIFACTS_DIR)/"
 	cp -r templates "$(ARTIFACTS_DIR)/dsa_report/templates"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +

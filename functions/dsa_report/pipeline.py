@@ -95,7 +95,10 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     config, period = request.config, request.period
     catalogue = load_catalogue()
     run_id = new_run_id(request)
-    workdir = Path(tempfile.mkdtemp(prefix="dsa-", dir=os.environ.get("DSA_WORKDIR") or None))
+    base = os.environ.get("DSA_WORKDIR")
+    if base:
+        Path(base).mkdir(parents=True, exist_ok=True)  # /tmp/dsa does not exist in a fresh Lambda
+    workdir = Path(tempfile.mkdtemp(prefix="dsa-", dir=base or None))
     try:
         s3 = clients("s3") if request.source.startswith("s3://") else None
         collected = sources.collect(request.source, workdir, s3_client=s3)
@@ -108,7 +111,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                              progress=lambda name, info, q: say("dataset", {
                                  "dataset": name, "files": info.files, "rows": info.rows,
                                  "quarantined": q.quarantined_rows}))
-        sources.cleanup(collected)
+        sources.cleanup([f for files in collected.files.values() for f in files], workdir)
         outcomes, metrics = evaluate_all(catalogue, data, period, tier=config.tier,
                                          marketplace=config.marketplace, overrides=config.parameters)
         say("evaluated", {"obligations": len(outcomes)})

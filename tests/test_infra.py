@@ -1,0 +1,605 @@
+"""Offline checks of the SAM stack (template.yaml), its sample events, samconfig and deploy docs.
+
+cfn-lint validates the template against the CloudFormation and SAM schemas. It does not expand SAM
+(no aws-sam-translator), so it cannot see inside a ScheduleV2 event, and it does not judge what the IAM
+policies grant. The structural tests below cover that: the schedules, their Input, storage hardening,
+the ledger table, least privilege, alarms and outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dsa_report import periods
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+EVENTS = ROOT / "infra" / "events"
+SAMCONFIG = ROOT / "infra" / "samconfig.toml"
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+INFRA_README = ROOT / "infra" / "README.md"
+
+# Properties of a SAM `ScheduleV2` event (samtranslator/model/eventsources/scheduler.py). cfn-lint does
+# not check them, so a typo such as `ScheduleExpressionTimeZone` would otherwise deploy as "UTC".
+SCHEDULE_V2_PROPERTIES = {
+    "PermissionsBoundary", "ScheduleExpression", "FlexibleTimeWindow", "Name", "State", "Description",
+    "StartDate", "EndDate", "ScheduleExpressionTimezone", "GroupName", "KmsKeyArn", "Input", "RoleArn",
+    "DeadLetterConfig", "RetryPolicy", "OmitName",
+}
+SCHEDULES = {
+    "Monthly": ("cron(0 6 2 * ? *)", "month"),
+    "HalfYearly": ("cron(0 6 2 1,7 ? *)", "half-year"),
+}
+INPUT_KEYS = {"config", "period", "period_kind", "scheduled_time"}
+DUMMY_REGION, DUMMY_ACCOUNT = "eu-west-1", "123456789012"
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading the template: a YAML loader that turns CloudFormation short-form tags into their long form
+# --------------------------------------------------------------------------------------------------
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader plus `!Ref`, `!GetAtt`, `!Sub`, `!If`... as {"Ref": ...} / {"Fn::Name": ...}."""
+
+
+def _cfn_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def function(resources: dict[str, Any]) -> dict[str, Any]:
+    return resources["DsaReportFunction"]
+
+
+def _of_type(resources: dict[str, Any], type_: str) -> dict[str, Any]:
+    return {name: res for name, res in resources.items() if res["Type"] == type_}
+
+
+def _dummies(template: dict[str, Any]) -> dict[str, str]:
+    """Values for every `${...}` a !Sub may name: parameter defaults (or a dummy), resource names, ARNs."""
+    values = {"AWS::Region": DUMMY_REGION, "AWS::AccountId": DUMMY_ACCOUNT, "AWS::Partition": "aws",
+              "AWS::StackName": "dsa-report"}
+    for name, parameter in template["Parameters"].items():
+        values[name] = str(parameter.get("Default") or f"dummy-{name.lower()}")
+    for name in template["Resources"]:
+        values[name] = f"dummy-{name.lower()}"
+        values[f"{name}.Arn"] = f"arn:aws:dummy:::{name.lower()}"
+    return values
+
+
+def resolve_sub(value: Any, variables: dict[str, str]) -> str:
+    """Evaluate an Fn::Sub (string form or [string, {extra vars}]) with the given variables."""
+    if isinstance(value, list):
+        text, extra = value
+        variables = {**variables, **extra}
+    else:
+        text = value
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("!"):
+            return "${" + name[1:] + "}"
+        assert name in variables, f"!Sub names ${{{name}}}, which is neither a parameter nor a resource"
+        return variables[name]
+
+    return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+
+def _load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def _utc(text: str) -> datetime:
+    assert text.endswith("Z"), f"{text!r}: Scheduler and EventBridge send UTC times ending in Z"
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --------------------------------------------------------------------------------------------------
+# cfn-lint
+# --------------------------------------------------------------------------------------------------
+def _cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_DEFAULT_REGION": DUMMY_REGION}
+    code = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    return subprocess.run(
+        [sys.executable, "-c", code, "--regions", DUMMY_REGION, "--include-checks", "I", "--", str(path)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
+    )
+
+
+def test_template_passes_cfn_lint_with_no_errors_warnings_or_informational_findings() -> None:
+    result = _cfn_lint(TEMPLATE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_cfn_lint_really_checks_the_template(tmp_path: Path) -> None:
+    """Control: the same run on a template with a broken bucket property must fail."""
+    broken = tmp_path / "template.yaml"
+    text = TEMPLATE.read_text(encoding="utf-8")
+    broken.write_text(text.replace("SSEAlgorithm: AES256", "SSEAlgorithm: AES257"), encoding="utf-8")
+    result = _cfn_lint(broken)
+    assert result.returncode != 0
+    assert "AES257" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# Shape of the stack
+# --------------------------------------------------------------------------------------------------
+def test_template_is_sam_with_no_state_machine(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    types = {res["Type"] for res in resources.values()}
+    assert "AWS::Serverless::StateMachine" not in types
+    assert "AWS::StepFunctions::StateMachine" not in types
+    assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction"]
+
+
+def test_parameters(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    for required in ("SenderAddress", "SenderIdentityDomain"):
+        assert "Default" not in params[required], f"{required} must be asked for, not defaulted"
+    assert params["ConfigKey"]["Default"] == "config/examplemarket.yaml"
+    assert params["ScheduleTimezone"]["Default"] == "Europe/Brussels"
+    assert params["AlarmEmail"]["Default"] == ""
+    for name in ("SenderAddress", "AlarmEmail", "ConfigKey"):
+        pattern = params[name]["AllowedPattern"]
+        assert re.fullmatch(pattern, params[name].get("Default") or "dsa-reports@example.com")
+    assert not re.fullmatch(params["SenderAddress"]["AllowedPattern"], "not-an-address")
+    # the config key is embedded in the schedules' JSON Input: quotes would break it
+    assert not re.fullmatch(params["ConfigKey"]["AllowedPattern"], 'config/a"b.yaml')
+    assert not re.fullmatch(params["ConfigKey"]["AllowedPattern"], "/config/x.yaml")
+
+
+def test_globals(template: dict[str, Any]) -> None:
+    fn = template["Globals"]["Function"]
+    assert fn["Runtime"] == "python3.12"
+    assert fn["Architectures"] in (["arm64"], ["x86_64"])
+    assert fn["Tracing"] == "Active"
+    assert fn["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "dsa-report",
+        "POWERTOOLS_METRICS_NAMESPACE": "DSAReport",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
+    props = function["Properties"]
+    assert function["Metadata"] == {"BuildMethod": "makefile"}
+    assert props["Handler"] == "handlers.scheduled.handler"
+    assert props["CodeUri"] == "."
+    assert props["MemorySize"] == 10240
+    assert props["Timeout"] == 900
+    assert props["EphemeralStorage"] == {"Size": 10240}
+    env = props["Environment"]["Variables"]
+    assert env["REPORTS_BUCKET"] == {"Ref": "ReportsBucket"}
+    assert env["LEDGER_TABLE"] == {"Ref": "DeliveryLedgerTable"}
+    assert env["DSA_WORKDIR"] == "/tmp/dsa"
+    assert env["HOME"] == "/tmp"
+    dummies = _dummies(template)
+    assert resolve_sub(env["DSA_CONFIG"]["Fn::Sub"], dummies) == "s3://dummy-databucket/config/examplemarket.yaml"
+    # asynchronous invocations that keep failing end in the stack's dead-letter queue
+    dlq = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    assert props["DeadLetterQueue"] == dlq
+
+
+def test_build_target_and_handler_module_exist() -> None:
+    """`BuildMethod: makefile` runs build-<LogicalId>; the handler path must exist in what it copies."""
+    sam_mk = (ROOT / "infra" / "sam.mk").read_text(encoding="utf-8")
+    assert re.search(r"^build-DsaReportFunction:", sam_mk, re.MULTILINE)
+    assert "functions/handlers" in sam_mk and "functions/dsa_report" in sam_mk and "templates" in sam_mk
+    assert "include infra/sam.mk" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    module = ROOT / "functions" / "handlers" / "scheduled.py"
+    assert re.search(r"^def handler\(", module.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+# --------------------------------------------------------------------------------------------------
+# Schedules
+# --------------------------------------------------------------------------------------------------
+def _schedules(function: dict[str, Any]) -> dict[str, Any]:
+    return {name: ev for name, ev in function["Properties"]["Events"].items() if ev["Type"] == "ScheduleV2"}
+
+
+def test_two_schedules_with_timezone_retries_and_dead_letter_queue(
+    function: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    schedules = _schedules(function)
+    assert set(schedules) == set(SCHEDULES)
+    assert set(function["Properties"]["Events"]) == set(SCHEDULES), "no other trigger is expected"
+    for name, (expression, _kind) in SCHEDULES.items():
+        props = schedules[name]["Properties"]
+        assert set(props) <= SCHEDULE_V2_PROPERTIES, f"{name}: unknown ScheduleV2 properties"
+        assert props["ScheduleExpression"] == expression
+        assert props["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
+        assert props["RetryPolicy"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}
+        # the string "OFF": unquoted, YAML 1.1 would read it as the boolean false
+        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        dlq = props["DeadLetterConfig"]["Arn"]["Fn::GetAtt"]
+        assert dlq[1] == "Arn" and resources[dlq[0]]["Type"] == "AWS::SQS::Queue"
+        assert props.get("State", "ENABLED") in ("ENABLED", {"Ref": "ScheduleState"})
+
+
+def test_schedule_inputs_are_the_json_the_handler_expects(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    dummies = _dummies(template)
+    for name, (_expression, kind) in SCHEDULES.items():
+        raw = _schedules(function)[name]["Properties"]["Input"]
+        payload = json.loads(resolve_sub(raw["Fn::Sub"], dummies))
+        assert set(payload) == INPUT_KEYS, name
+        assert payload["config"] == "s3://dummy-databucket/config/examplemarket.yaml"
+        assert payload["period"] is None
+        assert payload["period_kind"] == kind and kind in periods.KINDS
+        assert payload["scheduled_time"] == "<aws.scheduler.scheduled-time>"
+
+
+def test_schedules_fire_after_the_period_they_report_is_complete() -> None:
+    """Both fire on the 2nd; with period null that is the month / half year that just ended."""
+    assert periods.last_complete("month", date(2026, 12, 2)).label == "2026-11"
+    assert periods.last_complete("half-year", date(2026, 7, 2)).label == "2026-H1"
+    assert periods.last_complete("half-year", date(2027, 1, 2)).label == "2026-H2"
+
+
+# --------------------------------------------------------------------------------------------------
+# Storage
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bucket", ["DataBucket", "ReportsBucket"])
+def test_bucket_is_private_encrypted_versioned_and_tls_only(resources: dict[str, Any], bucket: str) -> None:
+    res = resources[bucket]
+    assert res["Type"] == "AWS::S3::Bucket"
+    props = res["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse")
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    # deleting the stack must not delete the data or the evidence
+    assert res.get("DeletionPolicy") == "Retain"
+
+    policies = [p for p in _of_type(resources, "AWS::S3::BucketPolicy").values()
+                if p["Properties"]["Bucket"] == {"Ref": bucket}]
+    assert len(policies) == 1, f"{bucket}: expected one bucket policy"
+    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    tls = [s for s in statements if s["Effect"] == "Deny"
+           and str(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false"]
+    assert len(tls) == 1, f"{bucket}: no TLS-only deny statement"
+    (deny,) = tls
+    assert deny["Principal"] == "*" and deny["Action"] in ("s3:*", ["s3:*"])
+    assert {"Fn::GetAtt": [bucket, "Arn"]} in deny["Resource"]
+    assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny["Resource"]
+
+
+def test_reports_archive_keeps_versions_five_years_and_never_expires_current_reports(
+    resources: dict[str, Any],
+) -> None:
+    rules = resources["ReportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    enabled = [r for r in rules if r["Status"] == "Enabled"]
+    noncurrent = [r["NoncurrentVersionExpiration"]["NoncurrentDays"] for r in enabled
+                  if "NoncurrentVersionExpiration" in r]
+    assert noncurrent and min(noncurrent) >= 5 * 365
+    for rule in enabled:
+        assert "ExpirationInDays" not in rule and "ExpirationDate" not in rule, rule
+        for transition in rule.get("NoncurrentVersionTransitions", []):
+            assert transition["StorageClass"] != "DEEP_ARCHIVE" or transition["TransitionInDays"] >= 365
+
+
+def test_delivery_ledger_table(resources: dict[str, Any]) -> None:
+    table = resources["DeliveryLedgerTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "delivery_key", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "delivery_key", "AttributeType": "S"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+# --------------------------------------------------------------------------------------------------
+# Least privilege
+# --------------------------------------------------------------------------------------------------
+def _policy_statements(node: Any) -> list[dict[str, Any]]:
+    """Every IAM statement anywhere in the template (function policies, roles, bucket policies...)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if "Statement" in node and isinstance(node["Statement"], list | dict):
+            statements = node["Statement"] if isinstance(node["Statement"], list) else [node["Statement"]]
+            found.extend(s for s in statements if isinstance(s, dict))
+        for value in node.values():
+            found.extend(_policy_statements(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_policy_statements(value))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _resource_label(resource: Any) -> str:
+    if isinstance(resource, str):
+        return resource
+    if "Fn::GetAtt" in resource:
+        return ".".join(resource["Fn::GetAtt"])
+    if "Fn::Sub" in resource:
+        return resource["Fn::Sub"]
+    if "Ref" in resource:
+        return resource["Ref"]
+    raise AssertionError(f"unexpected resource form {resource!r}")
+
+
+def test_no_allow_statement_grants_wildcards(template: dict[str, Any]) -> None:
+    statements = _policy_statements(template["Resources"])
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows, "the function's policy statements were not found"
+    for statement in allows:
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+        for action in _as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), f"wildcard action {action!r}"
+        for resource in _as_list(statement["Resource"]):
+            assert resource != "*", f"wildcard resource in {statement.get('Sid')}"
+    # the only s3:* in the template is the TLS-only Deny of the bucket policies
+    for statement in statements:
+        if "s3:*" in _as_list(statement.get("Action", [])):
+            assert statement["Effect"] == "Deny"
+
+
+def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]) -> None:
+    policies = function["Properties"]["Policies"]
+    # inline documents only: SAM's CRUD policy templates grant more than the function uses
+    assert all(isinstance(p, dict) and "Statement" in p for p in policies), policies
+    granted = {
+        (action, _resource_label(resource))
+        for policy in policies for statement in policy["Statement"] if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]) for resource in _as_list(statement["Resource"])
+    }
+    ses_identity = (
+        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentityDomain}"
+    )
+    assert granted == {
+        ("s3:GetObject", "${DataBucket.Arn}/*"),
+        ("s3:ListBucket", "DataBucket.Arn"),
+        ("s3:GetObject", "${ReportsBucket.Arn}/*"),
+        ("s3:PutObject", "${ReportsBucket.Arn}/*"),
+        ("s3:ListBucket", "ReportsBucket.Arn"),
+        ("dynamodb:GetItem", "DeliveryLedgerTable.Arn"),
+        ("dynamodb:PutItem", "DeliveryLedgerTable.Arn"),
+        ("dynamodb:UpdateItem", "DeliveryLedgerTable.Arn"),
+        ("dynamodb:DeleteItem", "DeliveryLedgerTable.Arn"),
+        ("ses:SendEmail", ses_identity),
+        ("ses:SendRawEmail", ses_identity),
+        ("sqs:SendMessage", "DeadLetterQueue.Arn"),
+    }
+    # SES: only from the configured sender address, not any address of the identity's domain
+    (ses,) = [st for policy in policies for st in policy["Statement"] if "ses:SendEmail" in _as_list(st["Action"])]
+    assert ses["Condition"] == {"StringEqualsIgnoreCase": {"ses:FromAddress": {"Ref": "SenderAddress"}}}
+
+
+# --------------------------------------------------------------------------------------------------
+# Alarms and outputs
+# --------------------------------------------------------------------------------------------------
+def test_alarms_on_function_errors_and_dead_letter_queue(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    alarms = list(_of_type(resources, "AWS::CloudWatch::Alarm").values())
+    topics = _of_type(resources, "AWS::SNS::Topic")
+    assert len(topics) == 1
+    (topic,) = topics
+
+    def find(namespace: str, metric: str) -> dict[str, Any]:
+        matches = [a["Properties"] for a in alarms
+                   if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
+        assert len(matches) == 1, f"expected one alarm on {namespace} {metric}"
+        assert {"Ref": topic} in matches[0]["AlarmActions"]
+        return matches[0]
+
+    errors = find("AWS/Lambda", "Errors")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "DsaReportFunction"}}]
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and errors["Threshold"] == 1
+    depth = find("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    queue_name = {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": queue_name}]
+    assert depth["ComparisonOperator"] == "GreaterThanThreshold" and depth["Threshold"] == 0
+
+    # the e-mail subscription exists only when AlarmEmail is given
+    (subscription,) = _of_type(resources, "AWS::SNS::Subscription").values()
+    condition = subscription["Condition"]
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic}
+
+
+def test_outputs_name_everything_an_operator_needs(template: dict[str, Any]) -> None:
+    values = [output["Value"] for output in template["Outputs"].values()]
+    for expected in (
+        {"Ref": "DsaReportFunction"},
+        {"Fn::GetAtt": ["DsaReportFunction", "Arn"]},
+        {"Ref": "DataBucket"},
+        {"Ref": "ReportsBucket"},
+        {"Ref": "DeliveryLedgerTable"},
+        {"Ref": "DeadLetterQueue"},  # Ref of an SQS queue is its URL
+    ):
+        assert expected in values, f"no output for {expected}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Sample events
+# --------------------------------------------------------------------------------------------------
+EVENT_FILES = {
+    "scheduled.json", "scheduled-half-year.json", "manual.json", "manual-dry-run.json",
+    "eventbridge-scheduled-event.json",
+}
+
+
+def test_every_event_file_is_a_json_object() -> None:
+    names = {path.name for path in EVENTS.glob("*.json")}
+    assert EVENT_FILES <= names
+    for path in EVENTS.iterdir():
+        assert path.suffix == ".json", f"{path.name}: infra/events holds JSON events only"
+        assert isinstance(json.loads(path.read_text(encoding="utf-8")), dict), path.name
+
+
+@pytest.mark.parametrize(("name", "schedule"), [("scheduled.json", "Monthly"),
+                                                ("scheduled-half-year.json", "HalfYearly")])
+def test_scheduled_events_are_what_the_schedules_send(
+    template: dict[str, Any], function: dict[str, Any], name: str, schedule: str
+) -> None:
+    event = _load_event(name)
+    sent = json.loads(resolve_sub(_schedules(function)[schedule]["Properties"]["Input"]["Fn::Sub"],
+                                  _dummies(template)))
+    assert set(event) == set(sent) == INPUT_KEYS
+    assert event["period"] is None and event["period_kind"] == sent["period_kind"]
+    assert re.fullmatch(r"s3://[a-z0-9.-]+/config/[^\s]+\.ya?ml", event["config"])
+    fired = _utc(event["scheduled_time"])
+    # 06:00 in Brussels on the 2nd (05:00Z in winter, 04:00Z in summer)
+    assert fired.day == 2 and fired.hour in (4, 5) and fired.minute == 0
+    if schedule == "HalfYearly":
+        assert fired.month in (1, 7)
+
+
+@pytest.mark.parametrize(("name", "send"), [("manual.json", True), ("manual-dry-run.json", False)])
+def test_manual_events(name: str, send: bool) -> None:
+    event = _load_event(name)
+    assert set(event) == {"config", "period", "send"}
+    assert event["send"] is send
+    assert event["config"].startswith("s3://")
+    assert periods.parse_period(event["period"]).label == event["period"]
+
+
+def test_classic_eventbridge_scheduled_event() -> None:
+    event = _load_event("eventbridge-scheduled-event.json")
+    assert event["detail-type"] == "Scheduled Event"
+    assert event["source"] == "aws.events"
+    assert event["version"] == "0" and event["detail"] == {}
+    assert re.fullmatch(r"\d{12}", event["account"])
+    assert event["region"] == DUMMY_REGION
+    assert all(r.startswith("arn:aws:events:") for r in event["resources"])
+    assert _utc(event["time"]).day == 2
+
+
+def _function_env(template: dict[str, Any], function: dict[str, Any]) -> dict[str, str]:
+    """The function's environment as deployed (Globals merged), with !Ref/!Sub resolved to dummies."""
+    dummies = _dummies(template)
+    merged = {**template["Globals"]["Function"]["Environment"]["Variables"],
+              **function["Properties"]["Environment"]["Variables"]}
+    env = {}
+    for name, value in merged.items():
+        if isinstance(value, dict) and "Ref" in value:
+            value = dummies[value["Ref"]]
+        elif isinstance(value, dict) and "Fn::Sub" in value:
+            value = resolve_sub(value["Fn::Sub"], dummies)
+        env[name] = str(value)
+    return env
+
+
+@pytest.mark.parametrize(("name", "period", "trigger", "send"), [
+    ("scheduled.json", "2026-11", "schedule", True),
+    ("scheduled-half-year.json", "2026-H1", "schedule", True),
+    ("eventbridge-scheduled-event.json", "2026-11", "schedule", True),
+    ("manual.json", "2025-H1", "manual", True),
+    ("manual-dry-run.json", "2025-H1", "manual", False),
+])
+def test_handler_event_parser_accepts_every_sample_event(
+    template: dict[str, Any], function: dict[str, Any], name: str, period: str, trigger: str, send: bool
+) -> None:
+    """The samples, read with the environment the template gives the function, are valid invocations."""
+    from dsa_report import events
+    env = _function_env(template, function)
+    invocation = events.parse_event(_load_event(name), env, request_id="req-1",
+                                    now=datetime(2027, 3, 15, tzinfo=UTC))
+    assert invocation.period.label == period
+    assert invocation.trigger == trigger
+    assert invocation.send is send
+    # the classic shape has no config: the function falls back to the template's DSA_CONFIG
+    expected = env["DSA_CONFIG"] if name.startswith("eventbridge") else _load_event(name)["config"]
+    assert invocation.config_uri == expected
+
+
+def test_handler_event_parser_accepts_what_the_schedules_send(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    from dsa_report import events
+    env = _function_env(template, function)
+    for name, (_expression, kind) in SCHEDULES.items():
+        raw = _schedules(function)[name]["Properties"]["Input"]["Fn::Sub"]
+        sent = resolve_sub(raw, _dummies(template)).replace("<aws.scheduler.scheduled-time>",
+                                                            "2027-01-02T05:00:00Z")
+        invocation = events.parse_event(json.loads(sent), env, request_id="req-1",
+                                        now=datetime(2027, 1, 2, 5, 0, 3, tzinfo=UTC))
+        assert invocation.period.kind == kind
+        assert invocation.period.label == {"month": "2026-12", "half-year": "2026-H2"}[kind]
+        assert invocation.trigger == "schedule" and invocation.send is True
+        assert invocation.trigger_time == "2027-01-02T05:00:00Z"
+        assert invocation.config_uri == env["DSA_CONFIG"]
+
+
+# --------------------------------------------------------------------------------------------------
+# samconfig and docs
+# --------------------------------------------------------------------------------------------------
+def test_samconfig_defaults(template: dict[str, Any]) -> None:
+    config = tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
+    assert config["version"] == 0.1
+    glob = config["default"]["global"]["parameters"]
+    assert glob["stack_name"] == "dsa-report" and glob["region"] == "eu-west-1"
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["confirm_changeset"] is True
+    assert deploy["resolve_s3"] is True
+    overrides = dict(re.findall(r'(\w+)="([^"]*)"', deploy.get("parameter_overrides", "")))
+    assert set(overrides) <= set(template["Parameters"]), "samconfig overrides an unknown parameter"
+    for name, value in overrides.items():
+        parameter = template["Parameters"][name]
+        assert value in parameter.get("AllowedValues", [value])
+        if "AllowedPattern" in parameter:
+            assert re.fullmatch(parameter["AllowedPattern"], value)
+
+
+def test_docs_cover_every_parameter_output_and_event(template: dict[str, Any]) -> None:
+    deploy = DEPLOY_DOC.read_text(encoding="utf-8")
+    for name in [*template["Parameters"], *template["Outputs"]]:
+        assert f"`{name}`" in deploy, f"docs/deploy.md does not explain {name}"
+    for needed in ("sam build", "sam deploy --guided", "aws lambda invoke", "manual.json", "manifest.json",
+                   "DeliveryLedgerTable", "sandbox"):
+        assert needed in deploy, needed
+    readme = INFRA_README.read_text(encoding="utf-8")
+    for path in EVENTS.glob("*.json"):
+        assert f"events/{path.name}" in readme, f"infra/README.md does not list {path.name}"
