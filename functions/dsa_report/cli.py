@@ -42,15 +42,21 @@ def _progress(stream=sys.stderr):
     return show
 
 
+def _shown(metric: dict) -> str:
+    value = metric.get("value")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return ""
+    unit = metric.get("unit", "")
+    if unit == "share":
+        return f"{value * 100:.2f} %"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") + (f" {unit}" if unit else "")
+
+
 def status_table(document: dict) -> str:
-    rows = [f"{'STATUS':<8} {'OBLIGATION':<40} {'ART.':<8} VALUE"]
+    rows = [f"{'STATUS':<18} {'OBLIGATION':<40} {'ART.':<8} VALUE"]
     for f in document["findings"]:
-        metric = f.get("metric") or {}
-        value = metric.get("value")
-        shown = "" if value is None else f"{value:g} {metric.get('unit', '')}".strip() \
-            if isinstance(value, int | float) else str(value)
-        status = f["status"] if f["status"] != "WAIVED" else f"WAIVED({f.get('waived_status')})"
-        rows.append(f"{status[:16]:<8} {f['obligation_id']:<40} {f['article']:<8} {shown}")
+        status = f["status"] if f["status"] != "WAIVED" else f"WAIVED ({f.get('waived_status')})"
+        rows.append(f"{status:<18} {f['obligation_id']:<40} {f['article']:<8} {_shown(f.get('metric') or {})}")
     counts = ", ".join(f"{k} {v}" for k, v in document["summary"]["counts"].items() if v)
     run = document["run"]
     rows.append(f"{run['platform']} {run['period']['label']}: {counts}")

@@ -16,6 +16,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from .sources import Collected, DataFile
 from .spec import CATEGORY_V1_TO_V2, DATASETS, SQL_TYPES, TABLES, Column, Dataset
 
 MAX_EXAMPLES = 20
+EARLIEST = datetime(2000, 1, 1)  # the TDB refuses content dates before 2000: earlier ones are typos
+FUTURE_ALLOWED = {"ends_at"}  # a suspension may end after the run; no other event can be in the future
 _READERS = {
     "csv": "read_csv($files, all_varchar=true, header=true, filename='_src', "
            "store_rejects=true, ignore_errors=true, rejects_limit=0)",
@@ -80,11 +83,13 @@ def connect(*, memory_limit: str | None = None, temp_directory: str | None = Non
 
 
 def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names: Iterable[str] | None,
-         progress=None) -> LoadedData:
+         progress=None, now: datetime | None = None) -> LoadedData:
     """Load every dataset of the contract (a missing one becomes an empty table with files=0).
 
-    `platform_names`: the SoR platform_name values to keep (None keeps every platform).
+    `platform_names`: the SoR platform_name values to keep (None keeps every platform). A timestamp more
+    than a day after `now` (the run time) is quarantined as a future timestamp.
     """
+    latest = (now or datetime.now(UTC)).replace(tzinfo=None) + timedelta(days=1)
     infos: dict[str, DatasetInfo] = {}
     quality: dict[str, dict] = {}
     for name, dataset in DATASETS.items():
@@ -94,7 +99,7 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
         if collected.ignored.get(name):
             q.extra["ignored_files"] = collected.ignored[name]
         names = None if platform_names is None else list(platform_names)
-        info = _load_dataset(con, dataset, collected.files.get(name, []), q, names)
+        info = _load_dataset(con, dataset, collected.files.get(name, []), q, names, latest)
         infos[name] = info
         quality[name] = q.to_json()
         if progress:
@@ -105,7 +110,7 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
 
 
 def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
-                  platform_names: list[str] | None) -> DatasetInfo:
+                  platform_names: list[str] | None, latest: datetime) -> DatasetInfo:
     table = TABLES[dataset.name]
     stage = f"stage_{table}"
     cols = ", ".join(f"{c.name} {_sql_type(c)}" for c in dataset.columns)
@@ -113,8 +118,8 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
                 "_src VARCHAR, _ord BIGINT)")
     present: set[str] = set()
     readable = 0
-    for group in _groups(con, files, q):
-        loaded = _insert_group(con, dataset, stage, group, q)
+    for group in _groups(con, dataset, files, q):
+        loaded = _insert_group(con, dataset, stage, group, q, latest)
         readable += len(loaded)
         if loaded:
             present |= {c.name for c in dataset.columns if c.input_name in group.types}
@@ -141,7 +146,8 @@ def _sql_type(column: Column) -> str:
 
 # ---------------------------------------------------------------- grouping by format and header
 
-def _groups(con, files: list[DataFile], q: _Quality) -> list[_Group]:
+def _groups(con, dataset: Dataset, files: list[DataFile], q: _Quality) -> list[_Group]:
+    """Files with the same format and columns, read together; files lacking a column others have are named."""
     by_key: dict[tuple, _Group] = {}
     for f in files:
         try:
@@ -154,7 +160,15 @@ def _groups(con, files: list[DataFile], q: _Quality) -> list[_Group]:
             continue
         key = (f.fmt, tuple(sorted(types.items())))
         by_key.setdefault(key, _Group(f.fmt, [], types)).files.append(f)
-    return list(by_key.values())
+    groups = list(by_key.values())
+    wanted = {c.input_name for c in dataset.columns}
+    seen = set().union(*(g.types.keys() & wanted for g in groups)) if groups else set()
+    lacking = [{"file": f.origin, "columns": sorted(seen - g.types.keys())}
+               for g in groups if seen - g.types.keys() for f in g.files]
+    if lacking:
+        q.extra["files_missing_columns"] = lacking[:MAX_EXAMPLES]
+        q.extra["files_missing_columns_count"] = len(lacking)
+    return groups
 
 
 def _columns_of(con, f: DataFile) -> dict[str, str]:
@@ -190,9 +204,10 @@ def _first_line(exc: BaseException) -> str:
 
 # ---------------------------------------------------------------- normalising SELECT
 
-def _insert_group(con, dataset: Dataset, stage: str, group: _Group, q: _Quality) -> list[DataFile]:
+def _insert_group(con, dataset: Dataset, stage: str, group: _Group, q: _Quality,
+                  latest: datetime) -> list[DataFile]:
     """Insert a group with one scan; on failure, file by file so only the broken file is lost."""
-    select, params = _normalise_sql(dataset, group)
+    select, params = _normalise_sql(dataset, group, latest)
     try:
         _insert(con, stage, select, params, group.fmt, group.files, q)
         return group.files
@@ -238,10 +253,11 @@ def _count_rejects(con, origins: dict[str, str], q: _Quality) -> None:
     con.execute("DELETE FROM reject_scans")
 
 
-def _normalise_sql(dataset: Dataset, group: _Group) -> tuple[str, dict[str, Any]]:
+def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime) -> tuple[str, dict[str, Any]]:
     """SELECT ... FROM {reader}: typed engine columns plus `_reason`/`_value` of the first broken rule."""
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"latest": latest, "earliest": EARLIEST}
     raw, typed, checks = [], [], []
+    exprs: dict[str, str] = {}
     for col in dataset.columns:
         source_type = group.types.get(col.input_name)
         if source_type is None:
@@ -254,11 +270,21 @@ def _normalise_sql(dataset: Dataset, group: _Group) -> tuple[str, dict[str, Any]
         else:
             raw.append(f"NULLIF(trim(CAST({ident} AS VARCHAR)), '') AS {r}")
         value, bad = _typed(col, r, source_type, params)
+        exprs[col.name] = value
         typed.append(f"{value} AS {col.name}")
+        shown = f"CAST({r} AS VARCHAR)"
         if col.required:
             checks.append((f"{r} IS NULL", f"missing {col.name}", "NULL"))
         if bad:
-            checks.append((bad, _bad_reason(col), f"CAST({r} AS VARCHAR)"))
+            checks.append((bad, _bad_reason(col), shown))
+        if col.kind == "timestamp":
+            if col.name not in FUTURE_ALLOWED:
+                checks.append((f"{value} > $latest", f"future timestamp {col.name}", shown))
+            checks.append((f"{value} < $earliest", f"implausible timestamp {col.name}", shown))
+    if dataset.name == "statements_of_reasons" and {"created_at", "application_date"} <= exprs.keys():
+        created, applied = exprs["created_at"], exprs["application_date"]
+        checks.append((f"CAST({created} AS DATE) < CAST({applied} AS DATE)", "negative submission delay",
+                       f"CAST({applied} AS VARCHAR) || ' > ' || CAST({created} AS VARCHAR)"))
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{label}'" for cond, label, _ in checks) + " END" \
         if checks else "NULL"
     value = "CASE " + " ".join(f"WHEN {cond} THEN {val}" for cond, _, val in checks) + " END" \

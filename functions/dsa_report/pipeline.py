@@ -107,7 +107,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                         "unreadable": sum(len(v) for v in collected.unreadable.values())})
         con = datasets.connect(memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
                                temp_directory=str(workdir / "spill"))
-        data = datasets.load(collected, con, platform_names=config.names_in_data,
+        data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
                              progress=lambda name, info, q: say("dataset", {
                                  "dataset": name, "files": info.files, "rows": info.rows,
                                  "quarantined": q.quarantined_rows}))
