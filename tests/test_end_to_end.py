@@ -41,7 +41,7 @@ def test_findings_are_valid_and_find_the_planted_breaches(demo_out):
 def test_each_audience_got_one_mail_with_both_parts_and_attachments(demo_out):
     out, _ = demo_out
     document = json.loads((out / "findings.json").read_text())
-    sent = sorted((out / "emails").glob("*.eml"))
+    sent = sorted((out / "sent").glob("*.eml"))
     assert len(sent) == 3  # board, compliance, trust_and_safety: once each, the retry sent nothing
     recipients = set()
     for path in sent:

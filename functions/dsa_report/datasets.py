@@ -227,7 +227,7 @@ def _insert(con, stage, select, params, fmt, files: list[DataFile], q: _Quality)
     """One scan into the stage table; all or nothing, so a failed group can be retried file by file."""
     con.execute("BEGIN")
     try:
-        con.execute(f"INSERT INTO {stage} BY NAME {select.format(reader=_READERS[fmt])}",
+        con.execute(f"INSERT INTO {stage} BY NAME {select.replace('{reader}', _READERS[fmt])}",
                     {**params, "files": [str(f.path) for f in files]})
         if fmt == "csv":
             _count_rejects(con, {str(f.path): f.origin for f in files}, q)
@@ -255,7 +255,7 @@ def _count_rejects(con, origins: dict[str, str], q: _Quality) -> None:
 
 def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime) -> tuple[str, dict[str, Any]]:
     """SELECT ... FROM {reader}: typed engine columns plus `_reason`/`_value` of the first broken rule."""
-    params: dict[str, Any] = {"latest": latest, "earliest": EARLIEST}
+    params: dict[str, Any] = {}
     raw, typed, checks = [], [], []
     exprs: dict[str, str] = {}
     for col in dataset.columns:
@@ -278,6 +278,7 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime) -> tuple[s
         if bad:
             checks.append((bad, _bad_reason(col), shown))
         if col.kind == "timestamp":
+            params.update(latest=latest, earliest=EARLIEST)  # DuckDB refuses unused parameters
             if col.name not in FUTURE_ALLOWED:
                 checks.append((f"{value} > $latest", f"future timestamp {col.name}", shown))
             checks.append((f"{value} < $earliest", f"implausible timestamp {col.name}", shown))

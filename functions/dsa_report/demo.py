@@ -8,12 +8,13 @@ into the output folder.
 
 from __future__ import annotations
 
+import email
 import json
+import logging
 import os
 import shutil
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -70,6 +71,7 @@ def local_aws() -> Iterator[str]:
     """A moto server on a free loopback port, with this process's AWS settings pointed at it."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -113,16 +115,13 @@ def upload_folder(endpoint: str, folder: Path, bucket: str, prefix: str) -> int:
     return len(files)
 
 
-def sent_messages(endpoint: str) -> list[dict]:
-    """Every message SES accepted, read back over the endpoint's HTTP API."""
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as response:  # noqa: S310
-        data = json.load(response)
-    found = []
-    for messages in data.get("ses", {}).values():
-        for message in messages if isinstance(messages, list) else []:
-            if isinstance(message, dict) and message.get("raw_data"):
-                found.append(message)
-    return found
+def sent_messages() -> list[str]:
+    """Every raw message SES accepted, read from the server's backend (ThreadedMotoServer shares this process;
+    its /moto-api/data.json dump cannot serialise multipart S3 uploads)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return [m.raw_data for m in ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages if hasattr(m, "raw_data")]
 
 
 def download_prefix(endpoint: str, bucket: str, prefix: str, out: Path) -> list[Path]:
@@ -170,11 +169,12 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
 
         archive_prefix = first["archive"].removeprefix(f"s3://{REPORTS_BUCKET}/")
         download_prefix(endpoint, REPORTS_BUCKET, archive_prefix, out)
-        emails = out / "emails"
-        emails.mkdir(exist_ok=True)
-        messages = sent_messages(endpoint)
-        for i, message in enumerate(messages, 1):
-            (emails / f"sent-{i}.eml").write_text(message["raw_data"], encoding="utf-8")
+        sent = out / "sent"
+        sent.mkdir(exist_ok=True)
+        messages = sent_messages()
+        for i, raw in enumerate(messages, 1):
+            audience = email.message_from_string(raw).get("X-DSA-Report-Audience", f"message-{i}")
+            (sent / f"{audience}.eml").write_text(raw, encoding="utf-8")
 
     document = json.loads((out / "findings.json").read_text())
     say("")
@@ -186,7 +186,7 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
         f"{sum(d['status'] == 'duplicate' for d in second['deliveries'])} recognised as already sent)")
     for name in ("findings.json", "findings.csv", "report.html", "manifest.json"):
         say(f"  {out / name}")
-    for path in sorted(emails.glob("*.eml")):
+    for path in sorted(sent.glob("*.eml")):
         say(f"  {path}")
     say(f"archive: {first['archive']}  ({time.monotonic() - started:.0f} s)")
     return 0 if messages and not resent else 1

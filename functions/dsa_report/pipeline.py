@@ -130,7 +130,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     artifacts = _render(document, items)
     messages = _messages(request, document, artifacts, run_id)
     for audience, message in messages.items():
-        artifacts[f"email-{audience}.eml"] = message.as_bytes()
+        artifacts[f"emails/{audience}.eml"] = message.as_bytes()
 
     written = archive.write_local(request.out_dir, artifacts) if request.out_dir else []
     archive_uri = None
