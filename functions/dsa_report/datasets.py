@@ -31,10 +31,11 @@ MAX_EXAMPLES = 20
 EARLIEST = datetime(2000, 1, 1)  # the TDB refuses content dates before 2000: earlier ones are typos
 FUTURE_ALLOWED = {"ends_at"}  # a suspension may end after the run; no other event can be in the future
 _READERS = {
-    "csv": "read_csv($files, all_varchar=true, header=true, filename='_src', "
+    "csv": "read_csv($files, all_varchar=true, header=true, filename='_src', hive_partitioning=false, "
            "store_rejects=true, ignore_errors=true, rejects_limit=0)",
-    "jsonl": "read_json($files, format='newline_delimited', union_by_name=true, filename='_src')",
-    "parquet": "read_parquet($files, union_by_name=true, filename='_src')",
+    "jsonl": "read_json($files, format='newline_delimited', union_by_name=true, filename='_src', "
+             "hive_partitioning=false)",
+    "parquet": "read_parquet($files, union_by_name=true, filename='_src', hive_partitioning=false)",
 }
 
 
