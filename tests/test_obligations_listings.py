@@ -1,0 +1,124 @@
+"""Illegal products on the marketplace (Art. 34/35): hidden links, re-appearance, proactive detection."""
+
+from datetime import timedelta
+
+import pytest
+
+from tables import action, event, make_data, outcome, ts
+
+SURVIVAL = "DSA-35-HIDDEN-LINK-SURVIVAL"
+
+
+def hidden_item(item: str, listed: str, survived_days: float, *, trader_id: str = "T1", hidden: bool = True):
+    removed = ts(listed) + timedelta(days=survived_days)
+    return [
+        event(f"{item}-L", item, "LISTED", listed, trader_id=trader_id, hidden_link=False),
+        event(
+            f"{item}-R",
+            item,
+            "REMOVED",
+            removed.isoformat(" "),
+            trader_id=trader_id,
+            hidden_link=hidden,
+            detection="NOTICE",
+        ),
+    ]
+
+
+def survival(rows: list[dict], **kw):
+    columns_absent = kw.pop("columns_absent", None)
+    return outcome(SURVIVAL, make_data({"listing_events": rows}, columns_absent=columns_absent), **kw)
+
+
+@pytest.mark.parametrize(
+    ("days", "status"), [(0.5, "PASS"), (2, "PASS"), (2.5, "WARN"), (7, "WARN"), (7.5, "FAIL")]
+)
+def test_survival_thresholds(days, status):
+    result = survival(hidden_item("I1", "2025-08-01 06:00", days))
+    assert result.status == status
+    assert result.metric["name"] == "hidden_link_median_survival_days"
+    assert result.metric["value"] == pytest.approx(days)
+
+
+def test_median_over_hidden_items_removed_in_the_period():
+    rows = (
+        hidden_item("I1", "2025-08-01", 1)
+        + hidden_item("I2", "2025-08-01", 9)
+        + hidden_item("I3", "2025-08-01", 100, hidden=False)  # not a hidden link
+        + hidden_item("I4", "2025-06-01", 10)  # removed 2025-06-11, before the period
+        + hidden_item("I5", "2025-06-29", 3)
+    )  # listed before, removed 2 July: in
+    rows.append(event("I1-L0", "I1", "LISTED", "2025-07-31"))  # the first LISTED counts
+    result = survival(rows)
+    assert result.metric["value"] == pytest.approx(3)  # median of 2, 3, 9
+    assert result.status == "WARN"
+    assert [(i["item_id"], i["survival_days"]) for i in result.items] == [("I2", 9.0), ("I5", 3.0)]
+
+
+def test_survival_not_applicable_and_insufficient():
+    assert survival(hidden_item("I1", "2025-08-01", 1, hidden=False)).status == "NOT_APPLICABLE"
+    result = survival(hidden_item("I1", "2025-08-01", 1), columns_absent={"listing_events": {"hidden_link"}})
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["column listing_events.hidden_link"]
+    no_listing = [r for r in hidden_item("I1", "2025-08-01", 1) if r["event"] == "REMOVED"]
+    assert survival(no_listing).status == "INSUFFICIENT_DATA"
+
+
+def test_survival_is_for_marketplaces():
+    result = survival(hidden_item("I1", "2025-08-01", 1), tier="PLATFORM", marketplace=False)
+    assert result.status == "NOT_APPLICABLE"
+    assert "applies to MARKETPLACE and above; platform tier is PLATFORM" in result.message
+
+
+def test_reappearance_rate():
+    rows = [event(f"R{n}", f"I{n}", "REMOVED", "2025-08-01") for n in range(40)]
+    rows += [
+        event("B1", "J1", "REAPPEARED", "2025-08-05", reappearance_of="I3"),
+        event("B2", "J2", "REAPPEARED", "2025-08-06", reappearance_of="I3"),
+        event("B3", "J3", "REAPPEARED", "2026-02-01", reappearance_of="I4"),
+    ]  # after the period
+    data = make_data({"listing_events": rows})
+    result = outcome("DSA-35-REAPPEARANCE-RATE", data)
+    assert result.metric["value"] == pytest.approx(1 / 40) and result.status == "WARN"
+    assert result.items == [
+        {
+            "item_id": "I3",
+            "trader_id": None,
+            "removed_at": "2025-08-01T00:00:00",
+            "reappeared_as": ["J1", "J2"],
+        }
+    ]
+    assert outcome("DSA-35-REAPPEARANCE-RATE", data, warn_rate=0.025).status == "PASS"  # exactly at the limit
+
+
+def test_hidden_link_penalties():
+    rows = (
+        hidden_item("I1", "2025-08-01", 1, trader_id="T1")
+        + hidden_item("I2", "2025-08-01", 1, trader_id="T2")
+        + hidden_item("I3", "2025-08-01", 1, trader_id="T3")
+        + hidden_item("I4", "2025-12-20", 1, trader_id="T4")
+    )
+    actions = [
+        action("P1", "T1", "PENALTY_POINTS", "2025-08-16", reason="HIDDEN_LINKS"),  # removal + 14 days
+        action("P2", "T2", "SUSPENSION", "2025-08-17", reason="HIDDEN_LINKS"),  # one day late
+        action("P3", "T3", "SUSPENSION", "2025-08-05", reason="ILLEGAL_CONTENT"),
+    ]  # other reason
+    data = make_data({"listing_events": rows, "enforcement_actions": actions})
+    result = outcome("DSA-35-HIDDEN-LINK-PENALTIES", data)
+    assert result.status == "FAIL"
+    assert [(i["trader_id"], i["state"]) for i in result.items] == [
+        ("T2", "late"),
+        ("T3", "unpenalised"),
+        ("T4", "pending"),
+    ]
+
+
+def test_proactive_detection_is_advisory():
+    rows = [
+        event("E1", "I1", "REMOVED", "2025-08-01", detection="PROACTIVE"),
+        event("E2", "I2", "BLOCKED_PRE_LISTING", "2025-08-01", detection="PROACTIVE"),
+        event("E3", "I3", "REMOVED", "2025-08-01", detection="NOTICE"),
+        event("E4", "I4", "REMOVED", "2025-08-01", detection="AUTHORITY_ORDER"),
+    ]
+    data = make_data({"listing_events": rows})
+    assert outcome("DSA-35-PROACTIVE-DETECTION", data).status == "PASS"  # 2/4 = 0.5
+    assert outcome("DSA-35-PROACTIVE-DETECTION", data, min_rate=0.6).status == "WARN"

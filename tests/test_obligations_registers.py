@@ -1,0 +1,341 @@
+"""Obligations decided from the compliance team's registers: risk assessment and mitigation (Art. 34/35),
+publications (Art. 24(2), 42), audits (Art. 37), commitments (Art. 71), and the VLOP threshold (Art. 33)."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from dsa_report.periods import Period
+from tables import H2, Q3, event, make_data, outcome
+
+FRESHNESS = "DSA-34-RA-FRESHNESS"
+COVERAGE = "DSA-35-MITIGATION-COVERAGE"
+EFFECTIVENESS = "DSA-35-MITIGATION-EFFECTIVENESS"
+CATEGORIES = [
+    "ILLEGAL_CONTENT",
+    "FUNDAMENTAL_RIGHTS",
+    "CIVIC_DISCOURSE_ELECTIONS_PUBLIC_SECURITY",
+    "PUBLIC_HEALTH_MINORS_WELLBEING",
+]
+
+
+def assessment(ra_id: str, completed: date, risks: list[dict] | None = None, **extra) -> dict:
+    return {"id": ra_id, "completed_at": completed, "risks": risks or [], **extra}
+
+
+def risk(risk_id: str, severity: str = "HIGH", *mitigations: dict, category: str = "ILLEGAL_CONTENT") -> dict:
+    return {
+        "id": risk_id,
+        "category": category,
+        "residual_severity": severity,
+        "mitigations": list(mitigations),
+    }
+
+
+def mitigation(m_id: str, status: str = "IMPLEMENTED", kri: dict | None = None) -> dict:
+    return {"id": m_id, "measure": "a measure", "status": status, **({"kri": kri} if kri else {})}
+
+
+def with_registers(tables: dict | None = None, **registers):
+    return make_data(tables or {}, registers=registers)
+
+
+# ---- Art. 34(1) freshness -------------------------------------------------------------------------------
+
+
+def test_assessment_exactly_365_days_old_passes_366_fails():
+    fresh = with_registers(risk_assessments=[assessment("RA-1", H2.end - timedelta(days=365))])
+    result = outcome(FRESHNESS, fresh)
+    assert result.status == "PASS"
+    assert result.metric == {
+        "name": "risk_assessment_age_days",
+        "value": 365,
+        "unit": "days",
+        "comparator": "<=",
+        "threshold": 365,
+    }
+    stale = with_registers(risk_assessments=[assessment("RA-1", H2.end - timedelta(days=366))])
+    result = outcome(FRESHNESS, stale)
+    assert result.status == "FAIL"
+    assert result.items == [{"assessment_id": "RA-1", "completed_at": "2024-12-30", "age_days": 366}]
+
+
+def test_latest_is_the_last_completed_on_or_before_period_end():
+    registers = [
+        assessment("RA-OLD", date(2024, 6, 1)),
+        assessment("RA-NEXT", date(2026, 1, 1)),
+        assessment("RA-END", H2.end),
+    ]
+    assert outcome(FRESHNESS, with_registers(risk_assessments=registers)).status == "PASS"
+    result = outcome(FRESHNESS, with_registers(risk_assessments=registers[:2]))
+    assert result.status == "FAIL" and "RA-OLD" in result.message  # RA-NEXT is after period end
+
+
+def test_empty_register_fails_missing_register_is_insufficient():
+    result = outcome(FRESHNESS, with_registers(risk_assessments=[]))
+    assert result.status == "FAIL" and "no assessment" in result.message
+    result = outcome(FRESHNESS, with_registers())
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["register risk_assessments"]
+
+
+def test_json_registers_with_iso_strings_work_too():
+    data = with_registers(risk_assessments=[{"id": "RA-1", "completed_at": "2025-06-30", "risks": []}])
+    assert outcome(FRESHNESS, data).status == "PASS"
+
+
+def test_risk_assessment_is_vlop_only():
+    result = outcome(FRESHNESS, with_registers(), tier="MARKETPLACE", marketplace=True)
+    assert result.status == "NOT_APPLICABLE"
+    assert result.message == "This obligation applies to VLOP only; platform tier is MARKETPLACE."
+
+
+# ---- Art. 35(1) mitigation coverage ---------------------------------------------------------------------
+
+
+def test_high_risk_with_only_planned_mitigation_fails():
+    risks = [
+        risk("R-1", "HIGH", mitigation("M-1", "PLANNED"), mitigation("M-2", "IN_PROGRESS")),
+        risk("R-2", "CRITICAL", mitigation("M-3", "PLANNED"), mitigation("M-4")),
+        risk("R-3", "MEDIUM"),
+        risk("R-0", "CRITICAL"),
+    ]
+    result = outcome(
+        COVERAGE, with_registers(risk_assessments=[assessment("RA-1", date(2025, 8, 28), risks)])
+    )
+    assert result.status == "FAIL"
+    assert [i["risk_id"] for i in result.items] == ["R-0", "R-1"]
+    assert result.items[1]["mitigations"] == [
+        {"id": "M-1", "status": "PLANNED"},
+        {"id": "M-2", "status": "IN_PROGRESS"},
+    ]
+
+
+def test_only_the_latest_assessment_counts_for_mitigation():
+    old = assessment("RA-1", date(2024, 8, 1), [risk("R-1", "HIGH")])
+    new = assessment("RA-2", date(2025, 8, 1), [risk("R-1", "HIGH", mitigation("M-1"))])
+    assert outcome(COVERAGE, with_registers(risk_assessments=[old, new])).status == "PASS"
+    assert outcome(COVERAGE, with_registers(risk_assessments=[new, old]), period=Q3).status == "PASS"
+    july = Period("2025-07", date(2025, 7, 1), date(2025, 7, 31), "month")  # RA-2 is not done yet
+    assert outcome(COVERAGE, with_registers(risk_assessments=[old, new]), period=july).status == "FAIL"
+
+
+def test_no_assessment_is_a_coverage_fail():
+    assert outcome(COVERAGE, with_registers(risk_assessments=[])).status == "FAIL"
+
+
+# ---- Art. 35(1) effectiveness: KRIs over the metrics layer ----------------------------------------------
+
+HIDDEN_LINKS = [
+    event("L1", "I1", "LISTED", "2025-08-01", hidden_link=True),
+    event("R1", "I1", "REMOVED", "2025-08-04", hidden_link=True),
+]  # survival 3 days
+
+
+def effectiveness(*mitigations: dict, tables: dict | None = None):
+    ra = assessment("RA-1", date(2025, 8, 28), [risk("R-1", "HIGH", *mitigations)])
+    return outcome(EFFECTIVENESS, with_registers(tables, risk_assessments=[ra]))
+
+
+def kri(metric: str, comparator: str, target: float) -> dict:
+    return {"metric": metric, "comparator": comparator, "target": target}
+
+
+@pytest.mark.parametrize(
+    ("comparator", "target", "status"),
+    [
+        ("<=", 3, "PASS"),
+        ("<", 3, "FAIL"),
+        (">=", 3, "PASS"),
+        (">", 3, "FAIL"),
+        ("==", 3, "PASS"),
+        ("<=", 2, "FAIL"),
+    ],
+)
+def test_kri_comparators(comparator, target, status):
+    result = effectiveness(
+        mitigation("M-1", kri=kri("hidden_link_median_survival_days", comparator, target)),
+        tables={"listing_events": HIDDEN_LINKS},
+    )
+    assert result.status == status
+
+
+def test_missed_kri_is_evidence():
+    result = effectiveness(
+        mitigation("M-1", kri=kri("hidden_link_median_survival_days", "<=", 2)),
+        tables={"listing_events": HIDDEN_LINKS},
+    )
+    assert result.status == "FAIL"
+    assert result.items == [
+        {
+            "mitigation_id": "M-1",
+            "risk_id": "R-1",
+            "metric": "hidden_link_median_survival_days",
+            "comparator": "<=",
+            "target": 2,
+            "value": 3.0,
+            "unit": "days",
+            "met": False,
+            "reason": None,
+            "state": "missed",
+        }
+    ]
+    assert "hidden_link_median_survival_days = 3" in result.message
+
+
+def test_uncomputable_kri_is_insufficient_data_unless_another_fails():
+    on_missing_data = mitigation("M-2", kri=kri("complaint_reversal_rate", "<=", 0.2))
+    result = effectiveness(on_missing_data, tables={"listing_events": HIDDEN_LINKS})
+    assert result.status == "INSUFFICIENT_DATA"
+    assert result.missing == ["metric complaint_reversal_rate: missing dataset complaints"]
+    missed = mitigation("M-1", kri=kri("hidden_link_median_survival_days", "<=", 2))
+    result = effectiveness(missed, on_missing_data, tables={"listing_events": HIDDEN_LINKS})
+    assert result.status == "FAIL" and [i["state"] for i in result.items] == ["missed", "not computable"]
+
+
+def test_unknown_metric_is_never_met():
+    result = effectiveness(mitigation("M-1", kri=kri("hidden_link_survival", "<=", 2)))
+    assert result.status == "INSUFFICIENT_DATA"
+    assert "not a metric of the metrics layer" in result.items[0]["reason"]
+
+
+def test_only_implemented_mitigations_with_a_kri_are_evaluated():
+    result = effectiveness(
+        mitigation("M-1", "PLANNED", kri=kri("hidden_link_median_survival_days", "<=", 1)),
+        mitigation("M-2"),
+        tables={"listing_events": HIDDEN_LINKS},
+    )
+    assert result.status == "NOT_APPLICABLE" and "without a KRI" in result.message
+
+
+# ---- other register obligations ------------------------------------------------------------------------
+
+
+def test_ra_coverage_names_missing_categories():
+    risks = [risk(f"R-{n}", "LOW", category=c) for n, c in enumerate(CATEGORIES[:2])]
+    result = outcome(
+        "DSA-34-RA-COVERAGE", with_registers(risk_assessments=[assessment("RA-1", date(2025, 3, 1), risks)])
+    )
+    assert result.status == "FAIL" and [i["category"] for i in result.items] == CATEGORIES[2:]
+    risks = [risk(f"R-{n}", "LOW", category=c) for n, c in enumerate(CATEGORIES)]
+    result = outcome(
+        "DSA-34-RA-COVERAGE", with_registers(risk_assessments=[assessment("RA-1", date(2025, 3, 1), risks)])
+    )
+    assert result.status == "PASS"
+
+
+def test_ra_before_launch():
+    registers = {
+        "risk_assessments": [assessment("RA-1", date(2025, 9, 1)), assessment("RA-2", date(2025, 10, 2))],
+        "launches": [
+            {
+                "feature": "A same day",
+                "launched_at": date(2025, 9, 1),
+                "critical_impact": True,
+                "risk_assessment": "RA-1",
+            },
+            {
+                "feature": "B assessed late",
+                "launched_at": date(2025, 10, 1),
+                "critical_impact": True,
+                "risk_assessment": "RA-2",
+            },
+            {"feature": "C none", "launched_at": date(2025, 11, 1), "critical_impact": True},
+            {"feature": "D not critical", "launched_at": date(2025, 11, 1), "critical_impact": False},
+            {"feature": "E before period", "launched_at": date(2025, 6, 1), "critical_impact": True},
+        ],
+    }
+    result = outcome("DSA-34-RA-BEFORE-LAUNCH", with_registers(**registers))
+    assert result.status == "FAIL"
+    assert [(i["feature"], i["problem"]) for i in result.items] == [
+        ("B assessed late", "assessment completed after launch"),
+        ("C none", "no risk assessment named"),
+    ]
+
+
+def test_ra_own_data():
+    ra = assessment(
+        "RA-1", date(2025, 8, 28), data_period={"start": date(2024, 7, 1), "end": date(2024, 8, 28)}
+    )
+    assert outcome("DSA-34-RA-OWN-DATA", with_registers(risk_assessments=[ra])).status == "PASS"  # 365 days
+    ra["data_period"]["end"] = date(2024, 8, 27)
+    assert outcome("DSA-34-RA-OWN-DATA", with_registers(risk_assessments=[ra])).status == "WARN"
+    del ra["data_period"]
+    assert outcome("DSA-34-RA-OWN-DATA", with_registers(risk_assessments=[ra])).status == "WARN"
+
+
+def test_active_recipients_publication():
+    pub = {"kind": "ACTIVE_RECIPIENTS", "period": "2025-H1", "published_at": H2.end - timedelta(days=183)}
+    assert (
+        outcome("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", with_registers(publications=[pub])).status == "PASS"
+    )
+    pub["published_at"] -= timedelta(days=1)
+    assert (
+        outcome("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", with_registers(publications=[pub])).status == "FAIL"
+    )
+    assert outcome("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", with_registers(publications=[])).status == "FAIL"
+
+
+def recipients(total_per_month: int, months: list[str]) -> list[dict]:
+    return [
+        {"month": m, "member_state": s, "active_recipients": total_per_month // 2}
+        for m in months
+        for s in ("DE", "GR")
+    ]
+
+
+def test_vlop_threshold():
+    months = [f"2025-{m:02d}" for m in range(7, 13)]
+    data = make_data({"active_recipients": recipients(46_000_000, months)})
+    assert outcome("DSA-33-VLOP-THRESHOLD", data, tier="VLOP").status == "PASS"
+    result = outcome("DSA-33-VLOP-THRESHOLD", data, tier="MARKETPLACE")
+    assert result.status == "WARN" and result.metric["value"] == 46_000_000
+    short = make_data({"active_recipients": recipients(46_000_000, months[1:])})
+    result = outcome("DSA-33-VLOP-THRESHOLD", short, tier="PLATFORM")
+    assert result.status == "INSUFFICIENT_DATA" and "2025-07" in result.message
+
+
+def test_audit_freshness_and_publication():
+    audit = {"id": "AUD-1", "report_received_at": date(2025, 1, 1), "opinion": "POSITIVE"}
+    data = with_registers(
+        audits=[audit],
+        publications=[{"kind": "AUDIT_REPORT", "period": "2024", "published_at": date(2025, 4, 3)}],
+    )  # 92 days after
+    assert outcome("DSA-37-AUDIT-FRESHNESS", data).status == "PASS"  # 364 days old at period end
+    assert outcome("DSA-42.4-AUDIT-PUBLICATION", data).status == "PASS"
+    audit["opinion"] = "NEGATIVE"
+    assert outcome("DSA-37-AUDIT-FRESHNESS", data).status == "WARN"
+    data.registers["publications"][0]["published_at"] = date(2025, 4, 4)
+    assert outcome("DSA-42.4-AUDIT-PUBLICATION", data).status == "FAIL"
+    audit["report_received_at"] = date(2025, 12, 1)  # publication due after period end
+    assert outcome("DSA-42.4-AUDIT-PUBLICATION", data).status == "NOT_APPLICABLE"
+
+
+def test_transparency_reports_of_the_two_latest_due_half_years():
+    pubs = [
+        {"kind": "TRANSPARENCY_REPORT", "period": "2024-H2", "published_at": date(2025, 3, 2)},  # on deadline
+        {"kind": "TRANSPARENCY_REPORT", "period": "2025-H1", "published_at": date(2025, 8, 31)},
+    ]  # 1 day late
+    result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=pubs))
+    assert result.status == "FAIL"
+    assert result.items == [
+        {"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": "2025-08-31", "state": "late"}
+    ]  # 30 June + 61 days
+    pubs[1]["published_at"] = date(2025, 8, 30)
+    assert outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=pubs)).status == "PASS"
+
+
+def test_commitments():
+    commitments = [
+        {"id": "C-2", "kri": kri("hidden_link_median_survival_days", "<=", 3), "due": date(2025, 12, 31)},
+        {"id": "C-1", "kri": kri("hidden_link_median_survival_days", "<=", 2), "due": date(2026, 6, 30)},
+    ]
+    data = with_registers({"listing_events": HIDDEN_LINKS}, commitments=commitments)
+    result = outcome("DSA-71-COMMITMENTS", data, tier="HOSTING", marketplace=False)
+    assert result.status == "WARN"  # C-1 missed, but not due yet
+    assert [(i["commitment_id"], i["state"]) for i in result.items] == [
+        ("C-1", "missed before due"),
+        ("C-2", "met"),
+    ]
+    commitments[1]["due"] = date(2025, 12, 31)
+    assert outcome("DSA-71-COMMITMENTS", data).status == "FAIL"
+    assert outcome("DSA-71-COMMITMENTS", with_registers()).status == "NOT_APPLICABLE"

@@ -1,0 +1,230 @@
+"""Statements of reasons: Art. 17(3) completeness, Art. 17 coverage, Art. 24(5) submission delay."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tables import make_data, notice, outcome, sor, ts
+
+COMPLETENESS = "DSA-17-SOR-COMPLETENESS"
+DELAY = "DSA-24.5-SOR-SUBMISSION-DELAY"
+
+
+def completeness(rows: list[dict], columns_absent: dict | None = None, **params):
+    return outcome(
+        COMPLETENESS, make_data({"statements_of_reasons": rows}, columns_absent=columns_absent), **params
+    )
+
+
+def test_complete_statements_pass():
+    rows = [sor("S1", "2025-07-01"), sor("S2", "2025-08-01", ground="INCOMPATIBLE")]
+    result = completeness(rows)
+    assert result.status == "PASS"
+    assert result.metric["value"] == 1.0 and result.metric["threshold"] == 0.999
+    assert result.evidence == {"count": 0, "sample": [], "unverifiable": []}
+
+
+def test_each_conditional_field_is_checked():
+    rows = [
+        sor("S01", "2025-07-02", has_illegal_content_legal_ground=False),
+        sor("S02", "2025-07-02", has_illegal_content_explanation=False),
+        sor("S03", "2025-07-02", ground="INCOMPATIBLE", has_incompatible_content_ground=False),
+        sor("S04", "2025-07-02", ground="INCOMPATIBLE", has_incompatible_content_explanation=False),
+        sor(
+            "S05",
+            "2025-07-02",
+            decision_visibility=["DECISION_VISIBILITY_OTHER"],
+            has_decision_visibility_other=False,
+        ),
+        sor(
+            "S06",
+            "2025-07-02",
+            decision_monetary="DECISION_MONETARY_OTHER",
+            has_decision_monetary_other=False,
+        ),
+        sor(
+            "S07",
+            "2025-07-02",
+            content_type=["CONTENT_TYPE_PRODUCT", "CONTENT_TYPE_OTHER"],
+            has_content_type_other=False,
+        ),
+        sor(
+            "S08",
+            "2025-07-02",
+            category_specification=["KEYWORD_OTHER"],
+            has_category_specification_other=False,
+        ),
+        # fields that are not owed may be empty
+        sor(
+            "S09",
+            "2025-07-02",
+            has_incompatible_content_ground=False,
+            has_content_type_other=False,
+            content_type=["CONTENT_TYPE_PRODUCT"],
+            decision_visibility=["DECISION_VISIBILITY_CONTENT_REMOVED"],
+            has_decision_visibility_other=False,
+        ),
+        sor(
+            "S10",
+            "2025-07-02",
+            decision_visibility=["DECISION_VISIBILITY_OTHER"],
+            has_decision_visibility_other=True,
+        ),
+    ]
+    result = completeness(rows)
+    assert result.status == "FAIL"
+    assert result.metric["value"] == pytest.approx(2 / 10)
+    assert [(i["platform_uid"], i["empty_fields"]) for i in result.items] == [
+        ("S01", ["illegal_content_legal_ground"]),
+        ("S02", ["illegal_content_explanation"]),
+        ("S03", ["incompatible_content_ground"]),
+        ("S04", ["incompatible_content_explanation"]),
+        ("S05", ["decision_visibility_other"]),
+        ("S06", ["decision_monetary_other"]),
+        ("S07", ["content_type_other"]),
+        ("S08", ["category_specification_other"]),
+    ]
+    assert result.items[0]["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert result.items[0]["application_date"] == "2025-07-02T00:00:00"
+
+
+def test_share_exactly_at_threshold_passes_below_fails():
+    rows = [sor(f"S{n}", "2025-09-01") for n in range(9)]
+    rows.append(sor("S9", "2025-09-01", has_illegal_content_explanation=False))
+    assert completeness(rows, min_share=0.9).status == "PASS"  # 9/10 = 0.9
+    rows[0]["has_illegal_content_legal_ground"] = False
+    result = completeness(rows, min_share=0.9)
+    assert result.status == "FAIL" and result.evidence["count"] == 2
+
+
+def test_light_dump_fields_are_unverifiable_not_incomplete():
+    # a light TDB dump has no explanations: the presence flags are NULL, the columns absent
+    rows = [
+        sor("S1", "2025-07-05", has_illegal_content_explanation=None),
+        sor("S2", "2025-07-05", ground="INCOMPATIBLE", has_incompatible_content_explanation=None),
+    ]
+    result = completeness(
+        rows,
+        columns_absent={
+            "statements_of_reasons": {
+                "has_illegal_content_explanation",
+                "has_incompatible_content_explanation",
+                "has_decision_facts",
+            }
+        },
+    )
+    assert result.status == "PASS"
+    assert result.missing == []
+    assert result.evidence["unverifiable"] == [
+        "illegal_content_explanation",
+        "incompatible_content_explanation",
+    ]
+    assert "not verifiable" in result.message and "illegal_content_explanation" in result.message
+
+
+def test_unverifiable_fields_do_not_hide_empty_ones():
+    rows = [
+        sor("S1", "2025-07-05", has_illegal_content_explanation=None, has_illegal_content_legal_ground=False)
+    ]
+    result = completeness(rows)
+    assert result.status == "FAIL"
+    assert result.items[0]["empty_fields"] == ["illegal_content_legal_ground"]
+    assert result.evidence["unverifiable"] == ["illegal_content_explanation"]
+
+
+def test_period_edges():
+    bad = {"has_illegal_content_explanation": False}
+    rows = [
+        sor("S1", "2025-06-30 23:59:59", **bad),  # before the period
+        sor("S2", "2025-07-01 00:00:00"),
+        sor("S3", "2025-12-31 23:59:59"),
+        sor("S4", "2026-01-01 00:00:00", **bad),  # after the period
+    ]
+    result = completeness(rows)
+    assert result.status == "PASS" and "of 2 statements" in result.message
+    rows[1].update(bad)
+    assert completeness(rows).items[0]["platform_uid"] == "S2"
+
+
+def test_sample_is_first_20_by_platform_uid():
+    rows = [sor(f"S{n:03d}", "2025-07-01", has_illegal_content_explanation=False) for n in range(30, 0, -1)]
+    result = completeness(rows)
+    assert result.evidence["count"] == 30 and len(result.items) == 30
+    assert [i["platform_uid"] for i in result.evidence["sample"]] == [f"S{n:03d}" for n in range(1, 21)]
+
+
+def test_no_statement_in_period_is_not_applicable():
+    assert completeness([sor("S1", "2025-01-01")]).status == "NOT_APPLICABLE"
+
+
+def test_missing_dataset_and_column():
+    assert completeness([]).missing == ["dataset statements_of_reasons"]
+    result = completeness(
+        [sor("S1", "2025-07-01")], columns_absent={"statements_of_reasons": {"decision_ground"}}
+    )
+    assert result.status == "INSUFFICIENT_DATA"
+    assert result.missing == ["column statements_of_reasons.decision_ground"]
+
+
+# ---- Art. 24(5) submission delay -----------------------------------------------------------------------
+
+
+def submitted(uid: str, applied: str, created: datetime) -> dict:
+    return sor(uid, applied, created_at=created)
+
+
+def delay(rows: list[dict], **kw):
+    return outcome(DELAY, make_data({"statements_of_reasons": rows}, **kw))
+
+
+@pytest.mark.parametrize(
+    ("days", "status"), [(0, "PASS"), (2, "PASS"), (3, "WARN"), (7, "WARN"), (8, "FAIL")]
+)
+def test_p95_thresholds(days, status):
+    result = delay([submitted("S1", "2025-08-01 10:00", ts("2025-08-01 10:00") + timedelta(days=days))])
+    assert result.status == status
+    assert result.metric["name"] == "sor_submission_delay_p95_days" and result.metric["value"] == days
+
+
+def test_delay_is_in_calendar_days():
+    # 24 h 2 min, but two calendar days apart
+    result = delay([submitted("S1", "2025-08-01 23:59", ts("2025-08-03 00:01"))])
+    assert result.metric["value"] == 2 and result.status == "PASS"
+
+
+def test_p95_interpolates_and_evidence_lists_statements_over_fail_days():
+    rows = [submitted(f"S{n:02d}", "2025-08-01", ts("2025-08-01") + timedelta(days=n % 5)) for n in range(20)]
+    rows.append(submitted("S99", "2025-08-01", ts("2025-08-21")))  # 20 days late
+    rows.append(submitted("S98", "2025-08-01", ts("2025-08-09")))  # 8 days late
+    result = delay(rows)
+    # 22 delays; quantile_cont(0.95): position 0.95 * 21 = 19.95 between the 4 at [19] and the 8 at [20]
+    assert sorted(n % 5 for n in range(20))[19] == 4
+    assert result.metric["value"] == pytest.approx(4 + 0.95 * (8 - 4))
+    assert result.status == "FAIL" and result.metric["threshold"] == 7
+    assert [(i["platform_uid"], i["delay_days"]) for i in result.items] == [("S98", 8), ("S99", 20)]
+
+
+def test_created_at_absent_is_insufficient_data():
+    result = delay([sor("S1", "2025-08-01")], columns_absent={"statements_of_reasons": {"created_at"}})
+    assert result.status == "INSUFFICIENT_DATA"
+    assert result.missing == ["column statements_of_reasons.created_at"]
+
+
+def test_delay_not_applicable_without_statements_and_by_tier():
+    assert delay([sor("S1", "2025-01-01", created_at=ts("2025-01-02"))]).status == "NOT_APPLICABLE"
+    result = outcome(DELAY, make_data({}), tier="HOSTING", marketplace=False)
+    assert result.status == "NOT_APPLICABLE" and "platform tier is HOSTING" in result.message
+
+
+# ---- Art. 17 coverage ------------------------------------------------------------------------------------
+
+
+def test_sor_coverage():
+    notices = [notice(f"N{n}", "2025-07-10", outcome="ACTION_TAKEN") for n in range(3)]
+    notices.append(notice("N9", "2025-07-10", outcome="NO_ACTION"))
+    sors = [sor("S0", "2025-07-11", notice_id="N0"), sor("S1", "2025-07-11", notice_id="N1")]
+    data = make_data({"notices": notices, "statements_of_reasons": sors})
+    result = outcome("DSA-17-SOR-COVERAGE", data)
+    assert result.status == "FAIL" and [i["notice_id"] for i in result.items] == ["N2"]
+    assert result.metric["value"] == pytest.approx(2 / 3)
+    assert outcome("DSA-17-SOR-COVERAGE", data, min_share=0.6).status == "PASS"
