@@ -27,6 +27,8 @@ def make_data(
     DatasetInfo: files=1 when rows are given, else 0; columns = all spec columns minus `columns_absent`.
     """
     con = duckdb.connect(":memory:")
+    for ddl in spec.create_types_sql():
+        con.execute(ddl)
     datasets = {}
     absent_by_dataset = columns_absent or {}
     for name, dataset in spec.DATASETS.items():

@@ -18,6 +18,7 @@ from pathlib import Path
 from .periods import parse_period
 
 PERIOD = "2026-10"
+MEMORY_LIMIT = "1GB"  # DuckDB's budget in the full run (the target is a peak RSS of 1.5 GB)
 READERS = {"csv": "read_csv", "jsonl": "read_json", "parquet": "read_parquet"}
 
 
@@ -52,6 +53,7 @@ def phase_scan(data: Path) -> dict:
 
 
 def phase_run(data: Path) -> dict:
+    os.environ.setdefault("DSA_MEMORY_LIMIT", MEMORY_LIMIT)
     from . import pipeline
     from .config import Config
 

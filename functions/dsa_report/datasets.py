@@ -25,7 +25,17 @@ import duckdb
 from . import registers as registers_mod
 from .loaded import DatasetInfo, LoadedData
 from .sources import Collected, DataFile
-from .spec import CATEGORY_V1_TO_V2, DATASETS, SQL_TYPES, TABLES, Column, Dataset
+from .spec import (
+    CATEGORY_V1_TO_V2,
+    DATASETS,
+    SQL_TYPES,
+    TABLES,
+    Column,
+    Dataset,
+    column_type,
+    create_table_sql,
+    create_types_sql,
+)
 
 MAX_EXAMPLES = 20
 EARLIEST = datetime(2000, 1, 1)  # the TDB refuses content dates before 2000: earlier ones are typos
@@ -72,8 +82,9 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
             temp_directory: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set for the run: UTC, bounded memory, spilling to local temp storage.
 
-    A database file (in the run's work folder) keeps the tables compressed, about a tenth of their size in
-    memory, and lets DuckDB evict them under its memory limit: that is what keeps a large run in budget.
+    In memory by default: a database file would keep the tables compressed (a tenth of the memory) but
+    costs about twice the load time; under `memory_limit` DuckDB moves in-memory tables to
+    `temp_directory` instead of failing, which is what keeps a large run inside its budget.
     """
     settings: dict[str, str | int] = {}
     if memory_limit:
@@ -84,6 +95,8 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
         settings["threads"] = threads
     con = duckdb.connect(str(database), config=settings)
     con.execute("SET TimeZone = 'UTC'")  # bundled icu; timestamps without offset are UTC
+    for ddl in create_types_sql():
+        con.execute(ddl)
     return con
 
 
@@ -119,8 +132,7 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
     """Scan into the dataset's table, then take out quarantined, other-platform and duplicate rows in place
     (no second copy of the table: at millions of rows a copy would double the peak memory)."""
     table = TABLES[dataset.name]
-    cols = ", ".join(f"{c.name} {_sql_type(c)}" for c in dataset.columns)
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({cols}, _reason VARCHAR, _src VARCHAR)")
+    con.execute(create_table_sql(dataset, extra=", _reason VARCHAR, _src VARCHAR"))
     present: set[str] = set()
     loaded: dict[str, tuple[DataFile, _Group]] = {}
     for group in _groups(con, dataset, files, q):
@@ -139,10 +151,6 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
     if missing:
         q.extra["columns_missing"] = missing
     return DatasetInfo(files=len(loaded), rows=q.rows, columns=frozenset(present))
-
-
-def _sql_type(column: Column) -> str:
-    return SQL_TYPES[column.kind]
 
 
 # ---------------------------------------------------------------- grouping by format and header
@@ -269,14 +277,27 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime,
     for col in dataset.columns:
         source_type = group.types.get(col.input_name)
         if source_type is None:
-            out.append(f"NULL::{_sql_type(col)} AS {col.name}")
+            out.append(f"NULL::{column_type(dataset, col)} AS {col.name}")
             continue
         ident = '"' + col.input_name.replace('"', '""') + '"'
         r, t = f"r_{col.name}", f"t_{col.name}"
-        native_list = col.kind == "list" and source_type.endswith("[]")
-        raw.append(f"CAST({ident} AS VARCHAR[]) AS {r}" if native_list
-                   else f"NULLIF(trim(CAST({ident} AS VARCHAR)), '') AS {r}")
-        value, bad = _typed(col, r, t, native_list, params)
+        native = _native(col, source_type)
+        if col.kind == "presence":  # long free text: test the first character before trimming a copy
+            text = f"CAST({ident} AS VARCHAR)"
+            raw.append(f"CASE WHEN {text} IS NULL THEN FALSE WHEN ascii({text}) > 32 THEN TRUE "
+                       f"ELSE trim({text}) <> '' END AS {r}")
+            value, bad = r, None
+        elif native:  # Parquet/JSON already typed: no round trip through text
+            raw.append(f"CAST({ident} AS {native}) AS {r}")
+            value, bad = r, None
+        else:
+            text = f"CAST({ident} AS VARCHAR)"  # trimmed; a copy is made only when there is space to trim
+            raw.append(f"CASE WHEN ascii({text}) > 32 AND NOT suffix({text}, ' ') THEN {text} "
+                       f"ELSE NULLIF(trim({text}), '') END AS {r}")
+            value, bad = _typed(col, r, t, params)
+        if col.allowed is not None:  # closed vocabulary: a value the ENUM does not know is quarantined
+            value = f"TRY_CAST({value} AS {column_type(dataset, col)})"
+            bad = f"({r} IS NOT NULL AND {t} IS NULL)"
         typed.append(f"{value} AS {t}")
         out.append(f"{t} AS {col.name}")
         shown = f"CAST({r} AS VARCHAR)"
@@ -317,14 +338,29 @@ def _bad_reason(col: Column) -> str:
     return f"{kind} {col.name}"
 
 
-def _typed(col: Column, r: str, t: str, native_list: bool, params: dict[str, Any]) -> tuple[str, str | None]:
+_NATIVE = {  # engine kind -> DuckDB source types that need no parsing
+    "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE"),
+    "bool": ("BOOLEAN",),
+    "int": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"),
+}
+
+
+def _native(col: Column, source_type: str) -> str | None:
+    """The cast for a source column already of the engine's type (None: parse it from text)."""
+    if col.kind == "list" and source_type.endswith("[]"):
+        return "VARCHAR[]"
+    if source_type in _NATIVE.get(col.kind, ()):
+        return SQL_TYPES[col.kind]  # a TIMESTAMPTZ becomes UTC wall time: the session is in UTC
+    return None
+
+
+def _typed(col: Column, r: str, t: str, params: dict[str, Any]) -> tuple[str, str | None]:
     """(typed expression over the raw column `r`, condition over `r`/typed `t` that marks the row bad)."""
     parsed_bad = f"({r} IS NOT NULL AND {t} IS NULL)"
     if col.kind == "timestamp":
-        # the plain cast is three times cheaper, but it would drop an offset: values that may carry one
-        # (longer than `YYYY-MM-DD HH:MM:SS`, or with +, Z or a - after the date) take the time-zone parser
-        plain = (f"length({r}) <= 19 AND NOT contains({r}, '+') AND NOT contains(upper({r}), 'Z') "
-                 f"AND NOT contains(substr({r}, 11), '-')")
+        # the plain cast is three times cheaper but would drop an offset: only `YYYY-MM-DD` and
+        # `YYYY-MM-DD HH:MM:SS` (no room for an offset) take it; anything else gets the time-zone parser
+        plain = f"length({r}) = 10 OR (length({r}) = 19 AND {r}[17] = ':')"
         return (f"CASE WHEN {plain} THEN TRY_CAST({r} AS TIMESTAMP) "
                 f"ELSE TRY_CAST({r} AS TIMESTAMPTZ)::TIMESTAMP END"), parsed_bad
     if col.kind == "bool":
@@ -335,21 +371,15 @@ def _typed(col: Column, r: str, t: str, native_list: bool, params: dict[str, Any
     if col.kind == "month":
         return f"CASE WHEN regexp_full_match({r}, '\\d{{4}}-(0[1-9]|1[0-2])(-\\d{{2}})?') THEN left({r}, 7) END", \
             parsed_bad
-    if col.kind == "list":
-        # JSON text of strings (TDB CSV) casts straight to a list; a native list passes through
-        return (r, None) if native_list else (f"TRY_CAST({r} AS VARCHAR[])", parsed_bad)
-    if col.kind == "presence":
-        return f"({r} IS NOT NULL)", None
-    value = r
-    if col.name == "category":
-        params["v1"] = list(CATEGORY_V1_TO_V2)
-        params["v2"] = list(CATEGORY_V1_TO_V2.values())
-        value = f"coalesce(list_extract($v2, list_position($v1, {r})), {r})"
-    if col.allowed is not None:
-        key = f"allowed_{col.name}"
-        params[key] = sorted(col.allowed)
-        return value, f"({r} IS NOT NULL AND NOT list_contains(${key}, {r}))"
-    return value, None
+    if col.kind == "list":  # JSON text of strings (TDB CSV) casts straight to a list
+        return f"TRY_CAST({r} AS VARCHAR[])", parsed_bad
+    if col.name == "category":  # v1 keys with a v2 successor are mapped
+        whens = []
+        for i, (v1, v2) in enumerate(CATEGORY_V1_TO_V2.items()):
+            params[f"v1_{i}"], params[f"v2_{i}"] = v1, v2
+            whens.append(f"WHEN {r} = $v1_{i} THEN $v2_{i}")
+        return f"CASE {' '.join(whens)} ELSE {r} END", None
+    return r, None
 
 
 # ---------------------------------------------------------------- quarantine, platform, dedupe

@@ -105,7 +105,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         say("sources", {"source": collected.source,
                         "files": sum(len(v) for v in collected.files.values()),
                         "unreadable": sum(len(v) for v in collected.unreadable.values())})
-        con = datasets.connect(workdir / "engine.duckdb", memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
+        con = datasets.connect(memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
                                temp_directory=str(workdir / "spill"))
         data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
                              progress=lambda name, info, q: say("dataset", {
