@@ -69,3 +69,22 @@ def test_archive_has_manifest_with_checksums(demo_out):
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == names[name]["sha256"]
     assert "retry: 0 sent, 3 recognised as already sent" in printed
     assert "DSA-35-HIDDEN-LINK-SURVIVAL" in (out / "report.html").read_text()
+
+
+def test_waivers_trend_and_exposure_are_in_the_report(demo_out):
+    out, _ = demo_out
+    document = json.loads((out / "findings.json").read_text())
+    findings = {f["obligation_id"]: f for f in document["findings"]}
+    waived = findings["DSA-30-KYBC-VERIFICATION"]
+    assert waived["status"] == "WAIVED" and waived["waived_status"] == "WARN"
+    assert waived["waiver"]["approved_by"] == "Chief Compliance Officer"
+    expired = document["summary"]["waivers"]["expired"]
+    assert [w["obligation"] for w in expired] == ["DSA-24.5-SOR-SUBMISSION-DELAY"]
+    assert findings["DSA-24.5-SOR-SUBMISSION-DELAY"]["status"] == "WARN"  # the expired waiver does not apply
+    assert document["summary"]["trend"]["previous_run"]  # last month's archived run
+    assert all("previous_status" in f for f in document["findings"])
+    assert any(f.get("trend") == "new" for f in document["findings"])
+    exposure = document["summary"]["exposure"]
+    assert exposure["max_fine_eur"] == 720_000_000 and round(exposure["max_periodic_penalty_per_day_eur"]) == 1643836
+    html = (out / "report.html").read_text()
+    assert "Art. 74" in html and "Chief Compliance Officer" in html

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
 
-from .periods import last_complete
+from .periods import last_complete, previous
 
 REGION = "eu-west-1"
 DATA_BUCKET = "dsa-demo-transparency-data"
@@ -35,13 +35,25 @@ SENDER = "dsa-reports@examplemarket.example"
 CONFIG_KEY = "config/examplemarket.yaml"
 DATA_PREFIX = "examplemarket/"
 
-DEMO_CONFIG = f"""\
+def demo_config(today: date) -> str:
+    """The platform's config: a VLOP marketplace, three audiences, one live waiver and one expired."""
+    live, expired = today + timedelta(days=90), today - timedelta(days=30)
+    return f"""\
 platform: {PLATFORM}
 platform_names: [{PLATFORM}]
 tier: VLOP
 marketplace: true
 source: s3://{DATA_BUCKET}/{DATA_PREFIX}
 turnover_eur: 12000000000
+waivers:
+  - obligation: DSA-30-KYBC-VERIFICATION
+    justification: "Re-verification of all active traders against VIES runs until the end of the quarter"
+    approved_by: Chief Compliance Officer
+    expires: {live.isoformat()}
+  - obligation: DSA-24.5-SOR-SUBMISSION-DELAY
+    justification: "TDB API outage, ticket closed"
+    approved_by: Chief Compliance Officer
+    expires: {expired.isoformat()}
 sender: {SENDER}
 audiences:
   - {{name: board, recipients: [board@examplemarket.example]}}
@@ -153,13 +165,18 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
                         period_end=period.end, platform=PLATFORM)
         count = upload_folder(endpoint, Path(work) / "data", DATA_BUCKET, DATA_PREFIX)
         boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=DATA_BUCKET, Key=CONFIG_KEY,
-                                                             Body=DEMO_CONFIG.encode())
+                                                             Body=demo_config(now.date()).encode())
         say(f"synthetic marketplace: {plan.sor_rows:,} statements of reasons for {period.label} and "
             f"the other datasets, {count} files in s3://{DATA_BUCKET}/{DATA_PREFIX}")
 
         from handlers.scheduled import handler
 
-        event = {"config": f"s3://{DATA_BUCKET}/{CONFIG_KEY}", "period": None, "period_kind": "month",
+        config_uri = f"s3://{DATA_BUCKET}/{CONFIG_KEY}"
+        before = previous(period)
+        say(f"archiving last month's report first ({before.label}, a console run without e-mail) for the trend")
+        handler({"config": config_uri, "period": before.label, "send": False},
+                LambdaContext(aws_request_id="demo-previous-period"))
+        event = {"config": config_uri, "period": None, "period_kind": "month",
                  "scheduled_time": now.isoformat().replace("+00:00", "Z")}
         (out / "scheduler-event.json").write_text(json.dumps(event, indent=2) + "\n")
         say(f"invoking the scheduled Lambda handler with {json.dumps(event)}")

@@ -9,6 +9,7 @@ from .config import Config, Waiver
 
 SCHEMA_VERSION = "1"
 STATUSES = ("FAIL", "WARN", "ERROR", "INSUFFICIENT_DATA", "WAIVED", "PASS", "NOT_APPLICABLE")
+BAD = ("FAIL", "WARN")
 FINE_SHARE = 0.06  # Art. 74(1): up to 6 % of total worldwide annual turnover
 PERIODIC_PENALTY_SHARE = 0.05  # Art. 76: up to 5 % of average daily turnover, per day
 
@@ -61,13 +62,21 @@ def apply_waivers(findings: list[dict], waivers: tuple[Waiver, ...], today: date
 
 
 def apply_trend(findings: list[dict], previous: dict | None) -> None:
-    """previous_status / previous metric value from the archived findings of the previous period."""
+    """previous_status / previous metric value from the archived findings of the previous period, and a
+    `trend` word a reader can sort by: new, persisting (a FAIL or WARN both times) or improved."""
     before = {f["obligation_id"]: f for f in (previous or {}).get("findings", [])}
     for f in findings:
         old = before.get(f["obligation_id"])
         f["previous_status"] = old["status"] if old else None
         if old and old.get("metric") and f.get("metric"):
             f["metric"]["previous_value"] = old["metric"].get("value")
+        if previous is None:
+            continue
+        now_bad, was_bad = f["status"] in BAD, bool(old) and old["status"] in BAD
+        if now_bad:
+            f["trend"] = "persisting" if was_bad and old["status"] == f["status"] else "new"
+        elif was_bad and f["status"] == "PASS":
+            f["trend"] = "improved"
 
 
 def exposure(findings: list[dict], turnover_eur: float | None) -> dict[str, Any] | None:
@@ -90,8 +99,7 @@ def exposure(findings: list[dict], turnover_eur: float | None) -> dict[str, Any]
 
 def order_key(f: dict) -> tuple:
     """FAIL first; within a status, new failures before persisting ones, then by id."""
-    new = f.get("previous_status") not in (f["status"],)
-    return (STATUSES.index(f["status"]), not new, f["obligation_id"])
+    return (STATUSES.index(f["status"]), f.get("trend") == "persisting", f["obligation_id"])
 
 
 def build_document(*, run: dict, config: Config, quality: dict, metrics: dict, findings: list[dict],
@@ -104,12 +112,8 @@ def build_document(*, run: dict, config: Config, quality: dict, metrics: dict, f
     for f in findings:
         counts[f["status"]] += 1
     summary: dict[str, Any] = {"counts": counts, "waivers": waivers}
-    resolved = [
-        {"obligation_id": oid, "previous_status": old["status"]}
-        for oid, old in {f["obligation_id"]: f for f in (previous or {}).get("findings", [])}.items()
-        if old["status"] in ("FAIL", "WARN")
-        and any(f["obligation_id"] == oid and f["status"] == "PASS" for f in findings)
-    ]
+    resolved = [{"obligation_id": f["obligation_id"], "previous_status": f["previous_status"]}
+                for f in findings if f.get("trend") == "improved"]
     summary["trend"] = {"previous_run": (previous or {}).get("run", {}).get("id"), "resolved": resolved}
     ceilings = exposure(findings, config.turnover_eur)
     if ceilings:
