@@ -21,8 +21,9 @@ test: $(STAMP)  ## lint, then the whole test suite
 	$(BIN)/ruff check functions tests
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## full run vs bare DuckDB scan (ROWS=2000000 by default)
+bench: $(STAMP)  ## full run vs bare DuckDB scan: 2M SoRs from a folder, then 10M through S3 vs pandas
 	$(BIN)/python -m dsa_report.bench --rows $(or $(ROWS),2000000)
+	$(BIN)/python -m dsa_report.bench --rows $(or $(SCALE_ROWS),10000000) --s3 --pandas
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions tests
