@@ -78,7 +78,7 @@ def test_report_shows_waiver_missing_error_quality_and_metrics(doc):
     assert "EUR 720,000,000" in html
     assert "corrupt gzip stream" in html and "unparseable_timestamp: 41" in html
     assert "no reinstatements in the period" in html
-    assert "previous run: PASS" in html
+    assert "previous period: PASS" in html
 
 
 def test_report_lists_expired_waivers_and_hides_absent_exposure(doc):
