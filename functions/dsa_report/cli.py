@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from datetime import date
@@ -24,6 +25,43 @@ FAIL_ON = {"FAIL": ("FAIL",), "WARN": ("FAIL", "WARN"), "ERROR": ("FAIL", "ERROR
 
 class UsageError(Exception):
     """Exit 2 with a one-line reason."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the contract's one-line usage errors (exit 2), not the usage block plus the error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _read_config(uri: str, clients: pipeline.Clients):
+    """The validated config; a missing or unreadable file names --config."""
+    try:
+        return pipeline.read_config(uri, clients)
+    except sources.SourceError as exc:
+        raise UsageError(f"--config: {exc}") from None
+    except (ConfigError, CatalogueError):
+        raise
+    except ValueError as exc:  # PyYAML raises a bare ValueError for a date that does not exist: 2026-13-01
+        raise UsageError(f"{uri}: not valid YAML ({exc})") from None
+
+
+def _period(text: str):
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise UsageError(f"--period: {exc}") from None
+
+
+def _out_folder(path: Path, option: str = "--out") -> Path:
+    """Checked before any data is read (nothing is created): a run must not fail at its very end for want
+    of a folder to write in."""
+    existing = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{option}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: {existing} is not writable")
+    return path
 
 
 def _progress(stream=sys.stderr):
@@ -65,17 +103,20 @@ def status_table(document: dict) -> str:
 
 def cmd_run(args) -> int:
     clients = pipeline.Clients()
-    config = pipeline.read_config(args.config, clients)
-    period = parse_period(args.period)
+    config = _read_config(args.config, clients)
+    period = _period(args.period)
     source = args.source or config.source
     if not source:
         raise UsageError("source: no data location (give --source or set `source` in the config)")
     if args.send and not config.audiences:
         raise UsageError("audiences: --send needs at least one audience in the config")
-    out = Path(args.out) if args.out else Path("out") / config.platform / period.label
+    out = _out_folder(Path(args.out) if args.out else Path("out") / config.platform / period.label)
     request = pipeline.RunRequest(config=config, period=period, source=source, trigger="cli", send=args.send,
                                   out_dir=out, reports_bucket=args.archive_bucket, ledger_table=args.ledger_table)
-    result = pipeline.run(request, clients=clients, progress=_progress())
+    try:
+        result = pipeline.run(request, clients=clients, progress=_progress())
+    except sources.SourceError as exc:  # the data location itself: named by where it came from
+        raise UsageError(f"{'--source' if args.source else 'source'}: {exc}") from None
     print(status_table(result.document))
     for path in result.written:
         if path.suffix in (".json", ".csv", ".html", ".eml"):
@@ -91,9 +132,13 @@ def cmd_run(args) -> int:
 def cmd_validate_data(args) -> int:
     with tempfile.TemporaryDirectory(prefix="dsa-validate-") as work:
         s3 = pipeline.Clients()("s3") if args.source.startswith("s3://") else None
-        collected = sources.collect(args.source, Path(work), s3_client=s3)
+        try:
+            collected = sources.collect(args.source, Path(work), s3_client=s3)
+        except sources.SourceError as exc:
+            raise UsageError(f"--source: {exc}") from None
         con = datasets.connect()
         data = datasets.load(collected, con, platform_names=args.platform_name, progress=_progress())
+        con.close()
     if args.json:
         print(json.dumps(data.quality, indent=2, default=str))
     else:
@@ -109,6 +154,11 @@ def quality_table(quality: dict) -> str:
         lines.append(f"{name:<22} {q['files']:>6} {q['rows']:>12,} {q['quarantined_rows']:>12,}  {reasons}")
         for bad in q.get("unreadable_files", []):
             lines.append(f"  unreadable: {bad['file']}: {bad['reason']}")
+        for key, label in (("duplicates_removed", "duplicates removed"), ("other_platform", "other platforms' rows")):
+            if q.get(key):
+                lines.append(f"  {label}: {q[key]:,}")
+        for lacking in q.get("files_missing_columns", [])[:5]:
+            lines.append(f"  columns missing in {lacking['file']}: {', '.join(lacking['columns'])}")
         for example in q.get("examples", [])[:5]:
             where = f"row {example['row']}" if "row" in example else f"line {example.get('line')}"
             lines.append(f"  e.g. {example['file']} {where}: {example['reason']}")
@@ -127,10 +177,13 @@ def cmd_obligations(args) -> int:
 
 
 def cmd_generate_data(args) -> int:
-    from .synthetic import generate
+    from .synthetic import MIN_PERIOD_DAYS, generate
 
-    period = parse_period(args.period) if args.period else last_complete("month", date.today())
-    plan = generate(Path(args.out), scale=args.scale, seed=args.seed, period_start=period.start,
+    period = _period(args.period) if args.period else last_complete("month", date.today())
+    _check_scale(args)
+    if (period.end - period.start).days + 1 < MIN_PERIOD_DAYS:
+        raise UsageError(f"--period: {period.label} is shorter than {MIN_PERIOD_DAYS} days")
+    plan = generate(_out_folder(Path(args.out)), scale=args.scale, seed=args.seed, period_start=period.start,
                     period_end=period.end)
     print(f"wrote {plan.sor_rows:,} statements of reasons for {plan.platform} "
           f"{plan.period_start}..{plan.period_end} into {args.out}")
@@ -140,11 +193,27 @@ def cmd_generate_data(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.out), scale=args.scale, seed=args.seed)
+    _check_scale(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "scheduler-event.json").exists():
+        # the demo replaces its folder: never a folder it did not write
+        raise UsageError(f"--out: {out} is not empty and not a previous demo's output; give a new folder")
+    return run_demo(out, scale=args.scale, seed=args.seed)
+
+
+def _check_scale(args) -> None:
+    from .synthetic import MIN_SCALE
+
+    if args.scale < MIN_SCALE:
+        raise UsageError(f"--scale: {args.scale} is below the minimum of {MIN_SCALE}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: {args.seed} is negative")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dsa-report", description="DSA compliance reports from transparency data")
+    p = _Parser(prog="dsa-report", description="DSA compliance reports from transparency data")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="evaluate the obligation catalogue on one period")

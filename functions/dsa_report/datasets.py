@@ -4,7 +4,9 @@ Files of one dataset are grouped by format and header, and each group is read by
 (parallel across files) whose SELECT normalises every column and names the first rule a row breaks
 (`_reason`). Clean rows stay in the dataset's table; quarantined rows are counted per reason, with up to
 20 examples (file, row, reason, value), and removed. A file DuckDB cannot read at all is retried alone,
-so one corrupt gzip or non-UTF-8 file is named and the rest still loads.
+so one corrupt gzip or non-UTF-8 file is named and the rest still loads; a JSONL file is then read once
+more as text line by line, so a malformed line or a value unlike the type DuckDB sampled is quarantined
+instead of losing the file. A file lacking a required column has every row quarantined.
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ _READERS = {
     "jsonl": "read_json($files, format='newline_delimited', union_by_name=true, filename='_src', "
              "hive_partitioning=false)",
     "parquet": "read_parquet($files, union_by_name=true, filename='_src', hive_partitioning=false)",
+    # a JSONL file the typed reader refused (a malformed line, a value unlike the sampled type): every
+    # field read as text, a line that is no JSON object becomes a row of NULLs (quarantined, counted)
+    "jsonl_lenient": "read_json($files, format='newline_delimited', union_by_name=true, filename='_src', "
+                     "hive_partitioning=false, ignore_errors=true, columns=$columns)",
 }
+MALFORMED_JSON = "malformed row: invalid or empty JSON"
 
 
 class UnreadableFile(Exception):
@@ -58,6 +65,11 @@ class _Group:
     fmt: str
     files: list[DataFile]
     types: dict[str, str]  # input column -> DuckDB type
+    lenient: bool = False  # JSONL read by the lenient reader (every column VARCHAR)
+
+    @property
+    def reader(self) -> str:
+        return _READERS["jsonl_lenient" if self.lenient else self.fmt]
 
 
 @dataclass
@@ -136,9 +148,9 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
     present: set[str] = set()
     loaded: dict[str, tuple[DataFile, _Group]] = {}
     for group in _groups(con, dataset, files, q):
-        for f in _insert_group(con, dataset, table, group, q, latest):
-            loaded[str(f.path)] = (f, group)
-            present |= {c.name for c in dataset.columns if c.input_name in group.types}
+        for f, read_as in _insert_group(con, dataset, table, group, q, latest):
+            loaded[str(f.path)] = (f, read_as)
+            present |= {c.name for c in dataset.columns if c.input_name in read_as.types}
     q.files = len(loaded)
     if _collect_quarantine(con, dataset, table, q, loaded, latest):
         con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
@@ -159,16 +171,21 @@ def _groups(con, dataset: Dataset, files: list[DataFile], q: _Quality) -> list[_
     """Files with the same format and columns, read together; files lacking a column others have are named."""
     by_key: dict[tuple, _Group] = {}
     for f in files:
+        lenient = False
         try:
             types = _columns_of(con, f)
         except UnreadableFile as exc:
-            q.unreadable_files.append({"file": f.origin, "reason": str(exc)})
-            continue
+            types = _lenient_columns(con, f) if f.fmt == "jsonl" else None
+            if types is None:
+                q.unreadable_files.append({"file": f.origin, "reason": str(exc)})
+                continue
+            lenient = True
         if not types:
-            q.unreadable_files.append({"file": f.origin, "reason": "no header row"})
+            q.unreadable_files.append({"file": f.origin, "reason": "no header row" if f.fmt == "csv"
+                                       else "no JSON object in the file" if lenient else "no columns"})
             continue
-        key = (f.fmt, tuple(sorted(types.items())))
-        by_key.setdefault(key, _Group(f.fmt, [], types)).files.append(f)
+        key = (f.fmt, lenient, tuple(sorted(types.items())))
+        by_key.setdefault(key, _Group(f.fmt, [], types, lenient)).files.append(f)
     groups = list(by_key.values())
     wanted = {c.input_name for c in dataset.columns}
     seen = set().union(*(g.types.keys() & wanted for g in groups)) if groups else set()
@@ -187,8 +204,21 @@ def _columns_of(con, f: DataFile) -> dict[str, str]:
     try:
         rel = con.execute(f"DESCRIBE SELECT * FROM {_READERS[f.fmt]}", {"files": [str(f.path)]}).fetchall()
     except duckdb.Error as exc:
-        raise UnreadableFile(_first_line(exc)) from None
+        raise UnreadableFile(_first_line(exc, f)) from None
     return {row[0]: row[1] for row in rel if row[0] != "_src"}
+
+
+def _lenient_columns(con, f: DataFile) -> dict[str, str] | None:
+    """The keys of every JSON object of a JSONL file the typed reader refused, all as VARCHAR (one more
+    scan, only of that file); None when even a line-by-line read fails (e.g. a corrupt gzip)."""
+    try:
+        keys = con.execute(
+            "SELECT DISTINCT unnest(json_keys(j)) AS k FROM read_json($files, format='newline_delimited', "
+            "records=false, ignore_errors=true, columns={'j': 'JSON'}) ORDER BY k", {"files": [str(f.path)]}
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    return {key: "VARCHAR" for (key,) in keys if key != "_src"}
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -198,47 +228,70 @@ def _csv_header(path: Path) -> list[str]:
             line = raw.readline(1 << 20)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"cannot decompress: {exc}") from None
+    head = line.splitlines()[0] if line.strip() else b""  # CR-only (old Mac) files are one long "line"
     try:
-        text = line.decode("utf-8-sig")
+        text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UnreadableFile("header is not UTF-8") from None
-    row = next(csv.reader(io.StringIO(text)), [])
+    try:
+        row = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as exc:
+        raise UnreadableFile(f"header is not CSV: {exc}") from None
     return [name.strip() for name in row if name.strip()]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+def _first_line(exc: BaseException, f: DataFile | None = None) -> str:
+    """One line of a DuckDB error, naming the file by its origin rather than its local temporary copy."""
+    text = str(exc).strip()
+    if f is not None:
+        text = text.replace(str(f.path), f.origin)
+    lines = text.splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 # ---------------------------------------------------------------- normalising SELECT
 
 def _insert_group(con, dataset: Dataset, stage: str, group: _Group, q: _Quality,
-                  latest: datetime) -> list[DataFile]:
-    """Insert a group with one scan; on failure, file by file so only the broken file is lost."""
+                  latest: datetime) -> list[tuple[DataFile, _Group]]:
+    """Insert a group with one scan; on failure, file by file so only the broken file is lost.
+
+    A JSONL file the typed reader refuses (a malformed line, a value unlike the type DuckDB sampled) is
+    read again leniently, so its bad lines are quarantined and the rest of it still loads.
+    Returns each loaded file with the group it was read as."""
     select, params = _normalise_sql(dataset, group, latest)
     try:
-        _insert(con, stage, select, params, group.fmt, group.files, q)
-        return group.files
+        _insert(con, stage, select, params, group, group.files, q)
+        return [(f, group) for f in group.files]
     except duckdb.Error:
         pass
     loaded = []
     for f in group.files:
         try:
-            _insert(con, stage, select, params, group.fmt, [f], q)
-            loaded.append(f)
+            _insert(con, stage, select, params, group, [f], q)
+            loaded.append((f, group))
+            continue
         except duckdb.Error as exc:
-            q.unreadable_files.append({"file": f.origin, "reason": _first_line(exc)})
+            reason = _first_line(exc, f)
+        types = _lenient_columns(con, f) if f.fmt == "jsonl" and not group.lenient else None
+        if types:
+            lenient = _Group(f.fmt, [f], types, lenient=True)
+            try:
+                _insert(con, stage, *_normalise_sql(dataset, lenient, latest), lenient, [f], q)
+                loaded.append((f, lenient))
+                continue
+            except duckdb.Error:
+                pass
+        q.unreadable_files.append({"file": f.origin, "reason": reason})
     return loaded
 
 
-def _insert(con, stage, select, params, fmt, files: list[DataFile], q: _Quality) -> None:
+def _insert(con, stage, select, params, group: _Group, files: list[DataFile], q: _Quality) -> None:
     """One scan into the stage table; all or nothing, so a failed group can be retried file by file."""
     con.execute("BEGIN")
     try:
-        con.execute(f"INSERT INTO {stage} BY NAME {select.replace('{reader}', _READERS[fmt])}",
+        con.execute(f"INSERT INTO {stage} BY NAME {select.replace('{reader}', group.reader)}",
                     {**params, "files": [str(f.path) for f in files]})
-        if fmt == "csv":
+        if group.fmt == "csv":
             _count_rejects(con, {str(f.path): f.origin for f in files}, q)
         con.execute("COMMIT")
     except duckdb.Error:
@@ -274,10 +327,17 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime,
     params: dict[str, Any] = {}
     raw, typed, out = [], [], []
     checks: list[tuple[str, str, str]] = []  # (condition, reason, offending value)
+    if group.lenient:  # the lenient reader gives a line that is no JSON object as a row of NULLs
+        params["columns"] = dict(group.types)
+        every = ", ".join('"' + name.replace('"', '""') + '"' for name in group.types)
+        raw.append(f"coalesce({every}) IS NULL AS r_malformed")
+        checks.append(("r_malformed", MALFORMED_JSON, "NULL"))
     for col in dataset.columns:
         source_type = group.types.get(col.input_name)
         if source_type is None:
             out.append(f"NULL::{column_type(dataset, col)} AS {col.name}")
+            if col.required:  # a file without a key column: every row of it lacks the key
+                checks.append(("TRUE", f"missing {col.name}", "NULL"))
             continue
         ident = '"' + col.input_name.replace('"', '""') + '"'
         r, t = f"r_{col.name}", f"t_{col.name}"
@@ -403,7 +463,7 @@ def _collect_quarantine(con, dataset: Dataset, table: str, q: _Quality,
             break
         f, group = loaded[path]
         sql, params = _normalise_sql(dataset, group, latest, numbered=True)
-        rows = con.execute(sql.replace("{reader}", _READERS[f.fmt]),
+        rows = con.execute(sql.replace("{reader}", group.reader),
                            {**params, "files": [path], "room": room}).fetchall()
         for row, reason, value in rows:
             example = {"file": f.origin, "row": int(row), "reason": reason}

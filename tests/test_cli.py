@@ -1,0 +1,282 @@
+"""`dsa-report` as a user meets it (contracts/interfaces.md): exit codes, outputs, one-line reasons.
+
+Every command goes through `cli.main([...])` on a small synthetic marketplace; a user error must give exit 2
+and exactly one line on stderr naming the key or option, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dsa_report.catalogue import load_catalogue
+from dsa_report.cli import main
+from dsa_report.spec import DATASETS
+from dsa_report.synthetic import DATASET_FOLDERS, generate
+
+PERIOD = "2025-07"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("market")
+    generate(folder, scale=1000, seed=1, period_start=date(2025, 7, 1), period_end=date(2025, 7, 31))
+    return folder
+
+
+def config(tmp_path: Path, data: Path | str, **extra) -> Path:
+    doc = {"platform": "ExampleMarket", "tier": "VLOP", "marketplace": True, "source": str(data),
+           "sender": "dsa-reports@example.com",
+           "audiences": [{"name": "compliance", "recipients": ["compliance@example.com"]},
+                         {"name": "board", "recipients": ["board@example.com"]}]}
+    doc.update(extra)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def one_line_error(capsys, *needles: str) -> str:
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+# ---------------------------------------------------------------- run
+
+
+def test_run_writes_findings_csv_report_and_one_eml_per_audience(tmp_path, data, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(config(tmp_path, data)), "--period", PERIOD, "--out", str(out)]) == 0
+    printed, err = capsys.readouterr()
+    assert err == ""
+    document = json.loads((out / "findings.json").read_text())
+    assert document["run"]["platform"] == "ExampleMarket" and document["run"]["trigger"] == "cli"
+    assert document["run"]["period"]["label"] == PERIOD and len(document["findings"]) == 31
+    rows = list(csv.DictReader(io.StringIO((out / "findings.csv").read_text(encoding="utf-8-sig"))))
+    assert sorted(r["obligation_id"] for r in rows) == sorted(f["obligation_id"] for f in document["findings"])
+    html = (out / "report.html").read_text()
+    assert "ExampleMarket" in html and all(f["obligation_id"] in html for f in document["findings"])
+    assert sorted(p.name for p in (out / "emails").glob("*.eml")) == ["board.eml", "compliance.eml"]
+    for name in ("findings.json", "findings.csv", "report.html"):
+        assert f"wrote {out / name}" in printed
+    counts = ", ".join(f"{k} {v}" for k, v in document["summary"]["counts"].items() if v)
+    assert f"ExampleMarket {PERIOD}: {counts}" in printed
+    assert document["summary"]["counts"]["FAIL"] > 0  # the planted breaches: exit 0 all the same
+
+
+def test_fail_on_gives_exit_3_when_such_a_finding_exists(tmp_path, data, capsys):
+    cfg = str(config(tmp_path, data))
+    assert main(["run", "--config", cfg, "--period", PERIOD, "--out", str(tmp_path / "a"), "--fail-on", "FAIL"]) == 3
+    statuses = {f["status"] for f in json.loads((tmp_path / "a" / "findings.json").read_text())["findings"]}
+    assert "FAIL" in statuses
+    assert "ExampleMarket 2025-07: FAIL" in capsys.readouterr().out  # the report was still produced
+
+
+def test_fail_on_passes_when_every_warn_and_fail_is_waived(tmp_path, data, capsys):
+    waiver = {"obligation": "DSA-*", "justification": "remediation programme", "approved_by": "Board",
+              "expires": "2099-12-31"}
+    cfg = str(config(tmp_path, data, waivers=[waiver]))
+    assert main(["run", "--config", cfg, "--period", PERIOD, "--out", str(tmp_path / "w"), "--fail-on", "WARN"]) == 0
+    document = json.loads((tmp_path / "w" / "findings.json").read_text())
+    assert document["summary"]["counts"]["FAIL"] == document["summary"]["counts"]["WARN"] == 0
+    assert document["summary"]["counts"]["WAIVED"] > 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("extra", "key"), [
+    ({"colour": "blue"}, "colour: unknown key"),
+    ({"parameters": {"DSA-99-NO-SUCH-DUTY": {"min_share": 0.5}}}, "parameters.DSA-99-NO-SUCH-DUTY"),
+    ({"parameters": {"DSA-17-SOR-COVERAGE": {"min_shares": 0.5}}}, "parameters.DSA-17-SOR-COVERAGE.min_shares"),
+    ({"sender": "dsa-reports at example.com"}, "sender"),
+    ({"audiences": [{"name": "board", "recipients": ["board@"]}]}, "audiences[0].recipients[0]"),
+    ({"waivers": [{"obligation": "DSA-30-KYBC-VERIFICATION", "justification": "x", "approved_by": "y"}]},
+     "waivers[0].expires"),
+    ({"waivers": [{"obligation": "DSA-99-NOPE", "justification": "x", "approved_by": "y",
+                   "expires": "2030-01-01"}]}, "waivers[0].obligation"),
+    ({"tier": "GIANT"}, "tier"),
+])
+def test_config_errors_name_the_key_before_any_data_is_read(tmp_path, capsys, extra, key):
+    cfg = config(tmp_path, tmp_path / "no-such-data", **extra)  # reading data first would fail differently
+    assert main(["run", "--config", str(cfg), "--period", PERIOD, "--out", str(tmp_path / "out")]) == 2
+    one_line_error(capsys, key, str(cfg))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_date_that_does_not_exist_in_the_config_is_a_config_error(tmp_path, capsys):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("platform: ExampleMarket\ntier: VLOP\nwaivers:\n  - {obligation: DSA-30-KYBC-VERIFICATION, "
+                   "justification: x, approved_by: y, expires: 2026-13-01}\n")
+    assert main(["run", "--config", str(cfg), "--period", PERIOD, "--source", str(tmp_path)]) == 2
+    one_line_error(capsys, str(cfg))
+
+
+@pytest.mark.parametrize("period", ["2025-13", "2025-H3", "2025-07-31..2025-07-01", "last month"])
+def test_bad_period(tmp_path, data, capsys, period):
+    assert main(["run", "--config", str(config(tmp_path, data)), "--period", period]) == 2
+    one_line_error(capsys, "--period", period)
+
+
+def test_missing_config_file(tmp_path, capsys):
+    missing = tmp_path / "nowhere.yaml"
+    assert main(["run", "--config", str(missing), "--period", PERIOD]) == 2
+    one_line_error(capsys, "--config", str(missing))
+
+
+def test_source_folder_that_does_not_exist(tmp_path, data, capsys):
+    cfg = str(config(tmp_path, data))
+    gone = tmp_path / "gone"
+    assert main(["run", "--config", cfg, "--period", PERIOD, "--source", str(gone), "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "--source", str(gone))
+    cfg = str(config(tmp_path, gone))  # the same folder named by the config's `source` key
+    assert main(["run", "--config", cfg, "--period", PERIOD, "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys, str(gone)).startswith("dsa-report: source:")
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_that_is_a_file_is_refused_before_the_run(tmp_path, data, capsys):
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("not a folder")
+    cfg = str(config(tmp_path, data))
+    assert main(["run", "--config", cfg, "--period", PERIOD, "--out", str(blocker / "out")]) == 2
+    one_line_error(capsys, "--out", str(blocker))
+
+
+def test_send_without_audiences_is_a_usage_error(tmp_path, data, capsys):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"platform: ExampleMarket\ntier: VLOP\nsource: {data}\n")
+    assert main(["run", "--config", str(cfg), "--period", PERIOD, "--send"]) == 2
+    one_line_error(capsys, "audiences", "--send")
+
+
+def test_argument_errors_are_one_line_with_exit_2(tmp_path, capsys):
+    for argv in (["run", "--config", "c.yaml"], ["run", "--config", "c.yaml", "--period", PERIOD, "--fail-on", "BAD"],
+                 ["obligations", "--tier", "GIANT"], []):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        one_line_error(capsys, "dsa-report")
+
+
+# ---------------------------------------------------------------- validate-data
+
+
+def test_validate_data_prints_rows_and_quarantine_per_dataset(data, capsys):
+    assert main(["validate-data", "--source", str(data)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["DATASET", "FILES", "ROWS", "QUARANTINED"]
+    shown = {line.split()[0]: line.split()[1:4] for line in lines[1:] if not line.startswith(" ")}
+    assert set(shown) == set(DATASETS) | {"registers"}
+    assert main(["validate-data", "--source", str(data), "--json"]) == 0
+    quality = json.loads(capsys.readouterr().out)
+    assert set(quality) == set(DATASETS) | {"registers"}
+    for name, q in quality.items():
+        assert shown[name] == [str(q["files"]), f"{q['rows']:,}", f"{q['quarantined_rows']:,}"]
+        assert q["unreadable_files"] == []
+    assert quality["statements_of_reasons"]["rows"] > 1000 and quality["statements_of_reasons"]["duplicates_removed"]
+
+
+def test_validate_data_exits_1_and_names_an_unreadable_file(tmp_path, data, capsys):
+    dirty = tmp_path / "dirty"
+    shutil.copytree(data / "complaints", dirty / "complaints")  # the generated complaints, plus two bad files
+    body = "complaint_id,received_at,outcome\nX1,2025-07-02,DECISION_UPHELD\nX2,2025-07-02,DECISION_MAYBE\n"
+    (dirty / "complaints" / "late.csv").write_text(body)
+    (dirty / "complaints" / "broken.csv.gz").write_bytes(gzip.compress(body.encode())[:25])
+    assert main(["validate-data", "--source", str(dirty)]) == 1
+    out, _ = capsys.readouterr()
+    assert "unreadable: complaints/broken.csv.gz" in out
+    assert "unknown value outcome: 1" in out and "e.g. complaints/late.csv row 2: unknown value outcome" in out
+    assert main(["validate-data", "--source", str(dirty), "--json"]) == 1
+    quality = json.loads(capsys.readouterr().out)["complaints"]
+    assert [u["file"] for u in quality["unreadable_files"]] == ["complaints/broken.csv.gz"]
+    assert quality["reasons"] == {"unknown value outcome": 1}
+    assert quality["examples"] == [{"file": "complaints/late.csv", "row": 2, "reason": "unknown value outcome",
+                                    "value": "DECISION_MAYBE"}]
+
+
+def test_validate_data_on_a_missing_folder(tmp_path, capsys):
+    assert main(["validate-data", "--source", str(tmp_path / "nothing")]) == 2
+    one_line_error(capsys, "--source", str(tmp_path / "nothing"))
+
+
+# ---------------------------------------------------------------- obligations
+
+
+def listed(text: str) -> list[str]:
+    return [line.split()[0] for line in text.splitlines() if line.startswith("DSA-")]
+
+
+def test_obligations_lists_the_catalogue(capsys):
+    assert main(["obligations"]) == 0
+    out = capsys.readouterr().out
+    catalogue = load_catalogue()
+    assert listed(out) == [ob.id for ob in catalogue.obligations] and len(set(listed(out))) == 31
+    line = next(row for row in out.splitlines() if row.startswith("DSA-23.1-REPEAT-INFRINGER-SUSPENSION"))
+    ob = next(o for o in catalogue.obligations if o.id == "DSA-23.1-REPEAT-INFRINGER-SUSPENSION")
+    assert f"art. {ob.article}" in line and ob.severity in line and ob.applies_label in line
+    assert ob.parameters and all(f"{k}={v}" in line for k, v in ob.parameters.items())
+
+
+def test_obligations_for_a_tier_hide_what_does_not_apply(capsys):
+    assert main(["obligations", "--tier", "PLATFORM"]) == 0
+    shown = set(listed(capsys.readouterr().out))
+    catalogue = load_catalogue()
+    hidden = {ob.id for ob in catalogue.obligations if ob.applies_label in ("MARKETPLACE+", "VLOP")}
+    assert hidden and not shown & hidden
+    assert shown == {ob.id for ob in catalogue.obligations} - hidden
+    assert main(["obligations", "--tier", "VLOP"]) == 0
+    assert len(listed(capsys.readouterr().out)) == 31
+
+
+# ---------------------------------------------------------------- generate-data and demo
+
+
+def test_generate_data_writes_the_layout_deterministically(tmp_path, data, capsys):
+    """The same seed, scale and period as the `data` fixture (the library call): the same files."""
+    out = tmp_path / "gen"
+    assert main(["generate-data", "--out", str(out), "--scale", "1000", "--seed", "1", "--period", PERIOD]) == 0
+    assert "statements of reasons for ExampleMarket 2025-07-01..2025-07-31" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == sorted(DATASET_FOLDERS)
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(data) for p in data.rglob("*") if p.is_file())
+    assert all((out / f).read_bytes() == (data / f).read_bytes() for f in files)
+    assert {f.parts[1] for f in files if f.parts[0] == "registers"} == {
+        "risk_assessments.yaml", "launches.yaml", "commitments.yaml", "publications.yaml", "audits.yaml"}
+    assert {f.parts[0] for f in files if f.suffix in (".csv", ".gz", ".parquet")} == set(DATASETS)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--scale", "10"], "--scale"),
+    (["--seed", "-1"], "--seed"),
+    (["--period", "2025-07-01..2025-07-10"], "--period"),
+    (["--period", "July"], "--period"),
+])
+def test_generate_data_user_errors_are_exit_2(tmp_path, capsys, argv, needle):
+    assert main(["generate-data", "--out", str(tmp_path / "g"), *argv]) == 2
+    one_line_error(capsys, needle)
+    assert not (tmp_path / "g").exists()
+
+
+def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    assert main(["demo", "--out", str(mine)]) == 2
+    one_line_error(capsys, "--out", str(mine))
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    assert main(["demo", "--out", str(tmp_path / "new"), "--scale", "5"]) == 2
+    one_line_error(capsys, "--scale")
