@@ -85,7 +85,8 @@ def phase_pandas(data: Path) -> dict:
     period = parse_period(PERIOD)
     start, end = pd.Timestamp(period.start), pd.Timestamp(period.end) + pd.Timedelta(days=1)
     found = _tabular(data)
-    sor = pd.concat(pd.read_csv(f, dtype=str) for f in found["csv"]["statements_of_reasons"])
+    keys = ["platform_name", "platform_uid", "application_date", "created_at"]
+    sor = pd.concat(pd.read_csv(f, dtype=str, usecols=keys) for f in found["csv"]["statements_of_reasons"])
     sor = sor.sort_values("created_at").drop_duplicates(["platform_name", "platform_uid"])
     applied = pd.to_datetime(sor["application_date"], format="mixed")
     created = pd.to_datetime(sor["created_at"], format="mixed")
@@ -95,7 +96,8 @@ def phase_pandas(data: Path) -> dict:
     received = pd.to_datetime(notices["received_at"], utc=True).dt.tz_localize(None)
     decided = pd.to_datetime(notices["decided_at"], utc=True).dt.tz_localize(None)
     took = (decided - received)[(received >= start) & (received < end) & decided.notna()]
-    events = pd.concat(pd.read_parquet(f) for f in found["parquet"]["listing_events"])
+    events = pd.concat(pd.read_parquet(f, columns=["item_id", "event", "occurred_at", "hidden_link"])
+                       for f in found["parquet"]["listing_events"])
     hidden = set(events.loc[events["hidden_link"].fillna(False).astype(bool), "item_id"])
     removed = events[(events["event"] == "REMOVED") & events["item_id"].isin(hidden)
                      & (events["occurred_at"] >= start) & (events["occurred_at"] < end)]
