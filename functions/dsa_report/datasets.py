@@ -16,7 +16,7 @@ import gzip
 import io
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,11 +113,13 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
 
 
 def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names: Iterable[str] | None,
-         progress=None, now: datetime | None = None) -> LoadedData:
+         progress=None, now: datetime | None = None,
+         release: Callable[[list[DataFile]], object] | None = None) -> LoadedData:
     """Load every dataset of the contract (a missing one becomes an empty table with files=0).
 
     `platform_names`: the SoR platform_name values to keep (None keeps every platform). A timestamp more
-    than a day after `now` (the run time) is quarantined as a future timestamp.
+    than a day after `now` (the run time) is quarantined as a future timestamp. `release` is called with a
+    dataset's files once they are loaded (the pipeline deletes its local copies: /tmp is finite).
     """
     latest = (now or datetime.now(UTC)).replace(tzinfo=None) + timedelta(days=1)
     infos: dict[str, DatasetInfo] = {}
@@ -130,6 +132,8 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
             q.extra["ignored_files"] = collected.ignored[name]
         names = None if platform_names is None else list(platform_names)
         info = _load_dataset(con, dataset, collected.files.get(name, []), q, names, latest)
+        if release:
+            release(collected.files.get(name, []))
         infos[name] = info
         quality[name] = q.to_json()
         if progress:

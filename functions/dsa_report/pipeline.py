@@ -108,10 +108,10 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         con = datasets.connect(memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
                                temp_directory=str(workdir / "spill"))
         data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
+                             release=lambda files: sources.cleanup(files, workdir),
                              progress=lambda name, info, q: say("dataset", {
                                  "dataset": name, "files": info.files, "rows": info.rows,
                                  "quarantined": q.quarantined_rows}))
-        sources.cleanup([f for files in collected.files.values() for f in files], workdir)
         outcomes, metrics = evaluate_all(catalogue, data, period, tier=config.tier,
                                          marketplace=config.marketplace, overrides=config.parameters)
         say("evaluated", {"obligations": len(outcomes)})
