@@ -122,3 +122,31 @@ def test_proactive_detection_is_advisory():
     data = make_data({"listing_events": rows})
     assert outcome("DSA-35-PROACTIVE-DETECTION", data).status == "PASS"  # 2/4 = 0.5
     assert outcome("DSA-35-PROACTIVE-DETECTION", data, min_rate=0.6).status == "WARN"
+
+
+def test_reappearance_rate_exactly_at_fail_rate_is_a_warning_and_period_edges():
+    removed = [event(f"R{n}", f"I{n}", "REMOVED", "2025-08-01") for n in range(40)]
+    back = [
+        event("B1", "J1", "REAPPEARED", "2025-07-01 00:00:00", reappearance_of="I1"),
+        event("B2", "J2", "REAPPEARED", "2025-12-31 23:59:59", reappearance_of="I2"),
+        event("B3", "J3", "REAPPEARED", "2026-01-01 00:00:00", reappearance_of="I3"),  # after the period
+    ]
+    result = outcome("DSA-35-REAPPEARANCE-RATE", make_data({"listing_events": removed + back}))
+    assert result.metric["value"] == pytest.approx(2 / 40) and result.status == "WARN"  # 0.05 is not above
+    assert [i["item_id"] for i in result.items] == ["I1", "I2"]
+    back.append(event("B4", "J4", "REAPPEARED", "2025-09-01", reappearance_of="I4"))
+    result = outcome("DSA-35-REAPPEARANCE-RATE", make_data({"listing_events": removed + back}))
+    assert result.status == "FAIL" and result.metric["threshold"] == 0.05
+
+
+def test_hidden_link_penalty_pending_edge():
+    # removals on period end - grace_days (17 Dec) are judged; one day later they are pending
+    rows = hidden_item("I1", "2025-12-16 08:00", 1, trader_id="T1")  # removed 17 Dec
+    rows += hidden_item("I2", "2025-12-17 08:00", 1, trader_id="T2")  # removed 18 Dec
+    data = make_data({"listing_events": rows, "enforcement_actions": [action("W1", "T9", "WARNING", "2025-01-01")]})
+    result = outcome("DSA-35-HIDDEN-LINK-PENALTIES", data)
+    assert result.status == "FAIL"
+    assert [(i["trader_id"], i["first_removal"], i["state"]) for i in result.items] == [
+        ("T1", "2025-12-17", "unpenalised"),
+        ("T2", "2025-12-18", "pending"),
+    ]

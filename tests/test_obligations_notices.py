@@ -156,3 +156,100 @@ def test_unfounded_notifiers():
         {"notifier_id": "X", "threshold_date": "2025-08-14", "max_unfounded_in_window": 5}
     ]
     assert run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded[:4]).status == "PASS"
+
+
+def test_acknowledgement_share_exactly_at_min_share_and_period_edges():
+    acked = {"acknowledged_at": ts("2025-07-01 01:00")}
+    rows = [notice(f"N{n:02d}", "2025-07-01 00:00", **acked) for n in range(99)]
+    rows.append(notice("LATE", "2025-12-31 23:59:59"))  # last second of the period, never acknowledged
+    rows.append(notice("OUT1", "2025-06-30 23:59:59"))  # outside the period: not counted
+    rows.append(notice("OUT2", "2026-01-01 00:00:00"))
+    result = run("DSA-16-NOTICE-ACKNOWLEDGEMENT", rows)
+    assert result.status == "PASS" and result.metric["value"] == 0.99  # 99 of 100: exactly the minimum
+    assert [i["notice_id"] for i in result.items] == ["LATE"]
+    rows[0] = notice("N00", "2025-07-01 00:00")
+    assert run("DSA-16-NOTICE-ACKNOWLEDGEMENT", rows).status == "FAIL"  # 98 of 100
+
+
+def unfounded(notifier: str, days: list[str]) -> list[dict]:
+    return [
+        notice(f"{notifier}-{n}", day, notifier_id=notifier, outcome="MANIFESTLY_UNFOUNDED")
+        for n, day in enumerate(days)
+    ]
+
+
+def test_unfounded_notifiers_window_edge():
+    inside = ["2025-08-01", "2025-08-10", "2025-08-20", "2025-09-01", "2025-10-29"]  # first to last: 89 days
+    outside = ["2025-08-01", "2025-08-10", "2025-08-20", "2025-09-01", "2025-10-30"]  # 90 days: not in one window
+    result = run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded("X", inside) + unfounded("Y", outside))
+    assert result.status == "WARN"
+    assert result.items == [{"notifier_id": "X", "threshold_date": "2025-10-29", "max_unfounded_in_window": 5}]
+    assert run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded("Y", outside), window_days=91).status == "WARN"
+
+
+def test_unfounded_notifiers_history_counts_but_the_window_must_end_in_the_period():
+    ordinary = [notice("N1", "2025-08-01", decided_after_hours=1)]
+    before = ["2025-05-01", "2025-05-10", "2025-06-01", "2025-06-20", "2025-06-30 23:59"]
+    result = run("DSA-23.2-UNFOUNDED-NOTIFIERS", ordinary + unfounded("X", before))
+    assert result.status == "PASS"  # reached in the previous period: judged there
+    straddling = [*before[1:], "2025-07-01 00:00"]
+    result = run("DSA-23.2-UNFOUNDED-NOTIFIERS", ordinary + unfounded("X", straddling))
+    assert result.status == "WARN" and result.items[0]["threshold_date"] == "2025-07-01"
+
+
+# ---- Art. 20 complaints (redress against notice-and-action decisions) ------------------------------------
+
+
+def complaint(cid: str, received: str, *, decided_after_days: float | None = None, **columns) -> dict:
+    row = {"complaint_id": cid, "received_at": ts(received)}
+    if decided_after_days is not None:
+        row["decided_at"] = ts(received) + timedelta(days=decided_after_days)
+    return row | columns
+
+
+def complaints(obligation: str, rows: list[dict], **kw):
+    return outcome(obligation, make_data({"complaints": rows}), **kw)
+
+
+@pytest.mark.parametrize(("days", "status"), [(7, "PASS"), (7.01, "WARN"), (14, "WARN"), (14.01, "FAIL")])
+def test_complaint_median_thresholds(days, status):
+    result = complaints("DSA-20-COMPLAINT-TIMELINESS", [complaint("C1", "2025-09-01", decided_after_days=days)])
+    assert result.status == status
+    assert result.metric["name"] == "complaint_median_resolution_days"
+    assert result.metric["value"] == pytest.approx(days)
+
+
+def test_complaint_timeliness_counts_complaints_received_in_the_period():
+    rows = [
+        complaint("C0", "2025-06-30 23:59:59", decided_after_days=100),  # before the period
+        complaint("C1", "2025-07-01 00:00:00", decided_after_days=2),
+        complaint("C2", "2025-12-31 23:59:59", decided_after_days=20),  # decided after period end: counts
+        complaint("C3", "2026-01-01 00:00:00", decided_after_days=100),  # after the period
+        complaint("C4", "2025-08-01"),  # undecided: not in the median
+    ]
+    result = complaints("DSA-20-COMPLAINT-TIMELINESS", rows)
+    assert result.metric["value"] == pytest.approx(11) and result.status == "WARN"  # median of 2 and 20
+    assert [i["complaint_id"] for i in result.items] == ["C2"]  # longer than fail_median_days
+
+
+def test_complaints_decided_solely_by_automated_means_fail():
+    rows = [
+        complaint("C1", "2025-07-01 00:00:00", decided_after_days=1, decided_solely_automated=True),
+        complaint("C2", "2025-08-01", decided_after_days=1, decided_solely_automated=False),
+        complaint("C3", "2025-06-30 23:59:59", decided_after_days=1, decided_solely_automated=True),  # before
+    ]
+    result = complaints("DSA-20.6-HUMAN-REVIEW", rows)
+    assert result.status == "FAIL" and [i["complaint_id"] for i in result.items] == ["C1"]
+    assert result.metric["value"] == 1
+    assert complaints("DSA-20.6-HUMAN-REVIEW", rows[1:]).status == "PASS"
+
+
+def test_reversal_rate_exactly_at_warn_rate_passes():
+    outcomes = ["DECISION_REVERSED", "DECISION_UPHELD", "DECISION_UPHELD", "DECISION_UPHELD"]
+    rows = [complaint(f"C{n}", "2025-08-01", decided_after_days=1, outcome=o) for n, o in enumerate(outcomes)]
+    result = complaints("DSA-20-REVERSAL-RATE", rows)
+    assert result.status == "PASS" and result.metric["value"] == 0.25
+    rows[1]["outcome"] = "DECISION_PARTIALLY_REVERSED"  # partial reversals count too
+    assert complaints("DSA-20-REVERSAL-RATE", rows).status == "WARN"
+    pending = [complaint("C9", "2025-08-01", outcome="PENDING")]
+    assert complaints("DSA-20-REVERSAL-RATE", pending).status == "NOT_APPLICABLE"

@@ -339,3 +339,59 @@ def test_commitments():
     commitments[1]["due"] = date(2025, 12, 31)
     assert outcome("DSA-71-COMMITMENTS", data).status == "FAIL"
     assert outcome("DSA-71-COMMITMENTS", with_registers()).status == "NOT_APPLICABLE"
+
+
+def test_vlop_threshold_is_reached_exactly_at_45_million():
+    months = [f"2025-{m:02d}" for m in range(7, 13)]
+    at_threshold = make_data({"active_recipients": recipients(45_000_000, months)})
+    result = outcome("DSA-33-VLOP-THRESHOLD", at_threshold, tier="MARKETPLACE")
+    assert result.status == "WARN" and result.metric["value"] == 45_000_000
+    below = make_data({"active_recipients": recipients(44_999_998, months)})
+    assert outcome("DSA-33-VLOP-THRESHOLD", below, tier="MARKETPLACE").status == "PASS"
+
+
+def test_audit_report_exactly_max_age_days_old_passes():
+    audit = {"id": "AUD-1", "report_received_at": H2.end - timedelta(days=365), "opinion": "POSITIVE"}
+    assert outcome("DSA-37-AUDIT-FRESHNESS", with_registers(audits=[audit])).status == "PASS"
+    audit["report_received_at"] -= timedelta(days=1)
+    result = outcome("DSA-37-AUDIT-FRESHNESS", with_registers(audits=[audit]))
+    assert result.status == "FAIL" and result.items[0]["age_days"] == 366
+
+
+def test_audit_publication_deadline_on_period_end_is_judged_one_day_later_is_not_yet():
+    audit = {"id": "AUD-1", "report_received_at": date(2025, 9, 30), "opinion": "POSITIVE"}  # + 92 = 31 Dec
+    result = outcome("DSA-42.4-AUDIT-PUBLICATION", with_registers(audits=[audit], publications=[]))
+    assert result.status == "FAIL" and result.items[0]["deadline"] == "2025-12-31"
+    audit["report_received_at"] = date(2025, 10, 1)
+    result = outcome("DSA-42.4-AUDIT-PUBLICATION", with_registers(audits=[audit], publications=[]))
+    assert result.status == "NOT_APPLICABLE"
+
+
+def test_transparency_report_due_when_its_deadline_is_the_period_end():
+    on_time = [
+        {"kind": "TRANSPARENCY_REPORT", "period": "2024-H2", "published_at": date(2025, 2, 1)},
+        {"kind": "TRANSPARENCY_REPORT", "period": "2024-H1", "published_at": date(2024, 8, 1)},
+    ]  # 2025-H1 is not published
+    ends_on_deadline = Period("2025-08-01..2025-08-30", date(2025, 8, 1), date(2025, 8, 30), "range")
+    result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=on_time), period=ends_on_deadline)
+    assert result.status == "FAIL"  # 30 June + 61 days = 30 August: due
+    assert result.items == [{"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": None,
+                             "state": "missing"}]
+    day_before = Period("2025-08-01..2025-08-29", date(2025, 8, 1), date(2025, 8, 29), "range")
+    result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=on_time), period=day_before)
+    assert result.status == "PASS"  # due: 2024-H2 and 2024-H1 only
+
+
+def test_launches_on_the_period_end_count_the_day_after_does_not():
+    registers = {
+        "risk_assessments": [assessment("RA-1", date(2025, 1, 1))],
+        "launches": [
+            {"feature": "A last day", "launched_at": date(2025, 12, 31), "critical_impact": True},
+            {"feature": "B next period", "launched_at": date(2026, 1, 1), "critical_impact": True},
+            {"feature": "C first day", "launched_at": date(2025, 7, 1), "critical_impact": True,
+             "risk_assessment": "RA-1"},
+        ],
+    }
+    result = outcome("DSA-34-RA-BEFORE-LAUNCH", with_registers(**registers))
+    assert result.status == "FAIL" and [i["feature"] for i in result.items] == ["A last day"]
+    assert "1 of 2" in result.message

@@ -228,3 +228,30 @@ def test_sor_coverage():
     assert result.status == "FAIL" and [i["notice_id"] for i in result.items] == ["N2"]
     assert result.metric["value"] == pytest.approx(2 / 3)
     assert outcome("DSA-17-SOR-COVERAGE", data, min_share=0.6).status == "PASS"
+
+
+def test_sor_coverage_period_edges_and_share_exactly_at_min_share():
+    notices = [
+        notice("N0", "2025-06-30 23:59:59", outcome="ACTION_TAKEN"),  # before the period: not counted
+        notice("N1", "2025-07-01 00:00:00", outcome="ACTION_TAKEN"),
+        notice("N2", "2025-12-31 23:59:59", outcome="ACTION_TAKEN"),
+        notice("N3", "2026-01-01 00:00:00", outcome="ACTION_TAKEN"),  # after the period: not counted
+    ]
+    sors = [sor("S1", "2026-01-05", notice_id="N1")]  # any SoR carrying the notice_id, whenever it is dated
+    data = make_data({"notices": notices, "statements_of_reasons": sors})
+    result = outcome("DSA-17-SOR-COVERAGE", data)
+    assert result.status == "FAIL" and result.metric["value"] == 0.5
+    assert [i["notice_id"] for i in result.items] == ["N2"]
+    assert outcome("DSA-17-SOR-COVERAGE", data, min_share=0.5).status == "PASS"  # exactly at the minimum
+
+
+def test_submission_delay_counts_only_statements_dated_in_the_period():
+    rows = [
+        submitted("S0", "2025-06-30 23:59:59", ts("2025-07-30")),  # 30 days late, but before the period
+        submitted("S1", "2025-07-01 00:00:00", ts("2025-07-01 08:00")),
+        submitted("S2", "2025-12-31 23:59:59", ts("2026-01-01 00:30")),  # 1 calendar day
+        submitted("S3", "2026-01-01 00:00:00", ts("2026-01-31")),  # after the period
+    ]
+    result = delay(rows)
+    assert result.status == "PASS" and result.metric["value"] == pytest.approx(0.95)  # p95 of 0 and 1
+    assert result.items == []

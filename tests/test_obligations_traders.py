@@ -132,6 +132,23 @@ def test_t_star_at_period_end_minus_grace_is_in_scope_one_day_later_pending():
     assert pending.evidence["pending"] == 1 and pending.metric["value"] == 0
 
 
+def test_a_trader_already_suspended_within_the_last_grace_days_is_still_pending_not_in_scope():
+    # contract: in scope only when t* <= period end - grace_days; a later t* is pending, suspended or not
+    t_star = H2.end - timedelta(days=5)
+    result = repeat(illegal_items("T1", window_ending(t_star)), [action("A1", "T1", "SUSPENSION", f"{t_star} 18:00")])
+    assert result.status == "NOT_APPLICABLE"
+    assert result.evidence["compliant"] == 0 and result.evidence["pending"] == 1
+    assert result.evidence["sample"] == [
+        {
+            "trader_id": "T1",
+            "illegal_items": 3,
+            "threshold_date": t_star.isoformat(),
+            "first_suspension": t_star.isoformat(),
+            "state": "pending",
+        }
+    ]
+
+
 def test_pending_traders_do_not_turn_a_pass_into_a_fail():
     rows = illegal_items("T1", window_ending(T_STAR)) + illegal_items("T2", window_ending(date(2025, 12, 30)))
     result = repeat(rows, [action("A1", "T1", "SUSPENSION", f"{T_STAR} 12:00")])
@@ -279,3 +296,19 @@ def test_kybc_verification():
     assert outcome("DSA-30-KYBC-VERIFICATION", data).status == "PASS"  # 19/20 = 0.95 exactly
     result = outcome("DSA-30-KYBC-VERIFICATION", data, min_share=0.96)
     assert result.status == "WARN" and [i["trader_id"] for i in result.items] == ["T99"]
+
+
+def test_prior_warning_and_suspension_duration_period_edges():
+    actions = [
+        action("S0", "T0", "SUSPENSION", "2025-06-30 23:59:59", reason="ILLEGAL_CONTENT", ends_at=date(2025, 7, 1)),
+        action("S1", "T1", "SUSPENSION", "2025-07-01 00:00:00", reason="ILLEGAL_CONTENT", ends_at=date(2025, 7, 2)),
+        action("S2", "T2", "SUSPENSION", "2025-12-31 23:59:59", reason="HIDDEN_LINKS", ends_at=date(2026, 1, 1)),
+        action("S3", "T3", "SUSPENSION", "2026-01-01 00:00:00", reason="ILLEGAL_CONTENT", ends_at=date(2026, 1, 2)),
+        action("W2", "T2", "WARNING", "2025-12-31 23:59:58"),  # one second before its suspension: in time
+    ]
+    data = make_data({"enforcement_actions": actions})
+    result = outcome("DSA-23.1-PRIOR-WARNING", data)
+    assert result.status == "FAIL" and [i["action_id"] for i in result.items] == ["S1"]
+    assert "1 of 2" in result.message
+    short = outcome("DSA-23.1-SUSPENSION-DURATION", data)
+    assert short.status == "WARN" and [i["action_id"] for i in short.items] == ["S1", "S2"]

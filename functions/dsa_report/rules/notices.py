@@ -111,7 +111,8 @@ def notice_timeliness(ctx: Context, p: dict) -> Outcome:
     ]
     worst = ""
     if slowest:
-        worst = f"; slowest category {slowest[0]['category']} ({qty(slowest[0]['median_hours'], 'hour')})"
+        worst = (f"; slowest category {slowest[0]['category'] or 'without a category'} "
+                 f"({qty(slowest[0]['median_hours'], 'hour')})")
     return finish(
         status,
         f"The median decision time of {plural(decided, 'decided notice')} received in the period is "

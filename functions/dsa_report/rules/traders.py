@@ -61,8 +61,9 @@ GROUP BY c.trader_id, c.t, c.n ORDER BY c.trader_id
 
 
 def repeat_infringer_states(book: MetricBook, p: dict) -> list[dict]:
-    """Every trader whose threshold date t* falls in the period, with its state: compliant, late,
-    unsuspended or pending (t* within `grace_days` of period end and not yet suspended). Computed once per
+    """Every trader whose threshold date t* falls in the period, with its state: pending when t* is later
+    than period end - `grace_days` (not in scope, even if already suspended: the contract's scope is
+    period_start <= t* <= period_end - grace_days), else compliant, late or unsuspended. Computed once per
     book and shared by the obligation and the metric `repeat_infringers_unsuspended`."""
     if p["min_items"] < 1 or p["window_days"] < 1:
         raise ValueError("min_items and window_days must be at least 1")
@@ -77,10 +78,10 @@ def repeat_infringer_states(book: MetricBook, p: dict) -> list[dict]:
         })
         states = []
         for trader_id, t, n, first in rows:
-            if first is not None and first <= t + grace:
-                state = "compliant"
-            elif t > period.end - grace:
+            if t > period.end - grace:  # out of scope whatever happened since: judged in the next period
                 state = "pending"
+            elif first is not None and first <= t + grace:
+                state = "compliant"
             else:
                 state = "unsuspended" if first is None else "late"
             states.append({"trader_id": trader_id, "illegal_items": n, "threshold_date": t,
