@@ -172,9 +172,26 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
 # ---------------------------------------------------------------- grouping by format and header
 
 def _groups(con, dataset: Dataset, files: list[DataFile], q: _Quality) -> list[_Group]:
-    """Files with the same format and columns, read together; files lacking a column others have are named."""
+    """Files with the same format and columns, read together; files lacking a column others have are named.
+
+    JSONL and Parquet files are first described together (one schema sniff instead of one per file, which
+    cost a second at 14 files); only when that fails is each file described alone.
+    """
     by_key: dict[tuple, _Group] = {}
+    typed = [f for f in files if f.fmt != "csv"]
+    for fmt in sorted({f.fmt for f in typed}):
+        same = [f for f in typed if f.fmt == fmt]
+        try:
+            rel = con.execute(f"DESCRIBE SELECT * FROM {_READERS[fmt]}", {"files": [str(f.path) for f in same]})
+            types = {row[0]: row[1] for row in rel.fetchall() if row[0] != "_src"}
+        except duckdb.Error:
+            continue
+        if types:
+            by_key[(fmt, False, tuple(sorted(types.items())))] = _Group(fmt, same, types)
+    described = {id(f) for g in by_key.values() for f in g.files}
     for f in files:
+        if id(f) in described:
+            continue
         lenient = False
         try:
             types = _columns_of(con, f)
