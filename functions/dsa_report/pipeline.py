@@ -105,7 +105,11 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         say("sources", {"source": collected.source,
                         "files": sum(len(v) for v in collected.files.values()),
                         "unreadable": sum(len(v) for v in collected.unreadable.values())})
-        con = datasets.connect(memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
+        # DSA_DATABASE=file keeps the tables compressed in a file (a tenth of the memory, about twice the
+        # load time): the switch for a period too large for memory plus the spill room of /tmp
+        on_disk = os.environ.get("DSA_DATABASE", "memory") == "file"
+        con = datasets.connect(workdir / "engine.duckdb" if on_disk else ":memory:",
+                               memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
                                temp_directory=str(workdir / "spill"))
         data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
                              release=lambda files: sources.cleanup(files, workdir),
