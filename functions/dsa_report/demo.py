@@ -94,6 +94,7 @@ def local_aws() -> Iterator[str]:
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "REPORTS_BUCKET": REPORTS_BUCKET,
         "LEDGER_TABLE": LEDGER_TABLE, "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "DSAReport", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",  # CloudWatch EMF lines are for Lambda, not this terminal
     })
     try:
         yield endpoint
