@@ -60,3 +60,14 @@ def test_waiver_glob_is_allowed_and_yaml_errors_are_one_line():
     assert config.waivers[0].matches("DSA-30-KYBC-COMPLETENESS")
     with pytest.raises(ConfigError, match="line"):
         load_config("platform: [unclosed", obligation_parameters=KNOWN)
+
+
+def test_the_shipped_example_config_is_valid_against_the_catalogue():
+    from pathlib import Path
+
+    from dsa_report import pipeline
+
+    example = Path(__file__).resolve().parents[1] / "infra" / "config" / "examplemarket.yaml"
+    config = pipeline.read_config(str(example), pipeline.Clients())
+    assert config.tier == "VLOP" and [a.name for a in config.audiences] == ["board", "compliance",
+                                                                          "trust_and_safety"]
