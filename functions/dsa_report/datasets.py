@@ -15,7 +15,6 @@ import csv
 import gzip
 import io
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -520,12 +519,3 @@ def _dedupe(con, table: str, q: _Quality) -> None:
         ).fetchone()[0]
     con.execute("DROP TABLE dup_keys")
     q.extra["duplicates_removed"] = int(removed)
-
-
-def summarise(quality: dict[str, dict]) -> dict[str, int]:
-    """Totals for a progress line or log record."""
-    totals: dict[str, int] = defaultdict(int)
-    for entry in quality.values():
-        for key in ("files", "rows", "quarantined_rows"):
-            totals[key] += int(entry.get(key, 0))
-    return dict(totals)
