@@ -468,19 +468,21 @@ def _collect_quarantine(con, dataset: Dataset, table: str, q: _Quality,
                         loaded: dict[str, tuple[DataFile, _Group]], latest: datetime) -> int:
     """Counts per reason; then the first examples (file, 1-based data row, reason, value), found by reading
     again, with row numbers, only the files that had quarantined rows."""
-    found = 0
-    for reason, count in con.execute(
-        f"SELECT _reason, count(*) FROM {table} WHERE _reason IS NOT NULL GROUP BY ALL ORDER BY 1"
+    found, dirty = 0, []
+    for reason, path, count in con.execute(  # one pass: counts per reason and the files they came from
+        f"SELECT _reason, _src, count(*) FROM {table} WHERE _reason IS NOT NULL GROUP BY ALL ORDER BY 2, 1"
     ).fetchall():
         q.reasons[reason] = q.reasons.get(reason, 0) + count
         q.quarantined_rows += count
         found += count
-    dirty = [row[0] for row in con.execute(
-        f"SELECT DISTINCT _src FROM {table} WHERE _reason IS NOT NULL ORDER BY 1").fetchall()]
+        if path not in dirty:
+            dirty.append(path)
     for path in dirty:
         room = MAX_EXAMPLES - len(q.examples)
-        if room <= 0 or path not in loaded:
+        if room <= 0:
             break
+        if path not in loaded:
+            continue
         f, group = loaded[path]
         sql, params = _normalise_sql(dataset, group, latest, numbered=True)
         rows = con.execute(sql.replace("{reader}", group.reader),
@@ -493,13 +495,11 @@ def _collect_quarantine(con, dataset: Dataset, table: str, q: _Quality,
     return found
 
 
-def _keep_platform(con, stage: str, names: list[str], q: _Quality) -> None:
+def _keep_platform(con, table: str, names: list[str], q: _Quality) -> None:
     """A public dump holds every platform: rows of others are left out and counted, not quarantined."""
-    others = con.execute(
-        f"SELECT count(*) FROM {stage} WHERE NOT list_contains($names, platform_name)", {"names": names}
+    others = con.execute(  # DELETE returns how many rows it removed: no separate count
+        f"DELETE FROM {table} WHERE NOT list_contains($names, platform_name)", {"names": names}
     ).fetchone()[0]
-    if others:
-        con.execute(f"DELETE FROM {stage} WHERE NOT list_contains($names, platform_name)", {"names": names})
     q.extra["other_platform"] = int(others)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import archive, datasets, deliver, findings, mail, report, sources
-from .catalogue import load_catalogue
+from .catalogue import default_catalogue
 from .config import Config, load_config
 from .evaluate import evaluate_all
 from .periods import Period, previous
@@ -75,7 +75,7 @@ class Clients:
 def read_config(uri: str, clients: Clients) -> Config:
     """Load and validate the config (local path or s3:// URI) against the catalogue, before any data."""
     text = sources.read_text(uri, s3_client=clients("s3") if uri.startswith("s3://") else None)
-    known = {ob.id: dict(ob.parameters) for ob in load_catalogue().obligations}
+    known = {ob.id: dict(ob.parameters) for ob in default_catalogue().obligations}
     return load_config(text, origin=uri, obligation_parameters=known)
 
 
@@ -93,7 +93,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     clients = clients or Clients()
     say = progress or (lambda event, fields: None)
     config, period = request.config, request.period
-    catalogue = load_catalogue()
+    catalogue = default_catalogue()  # parsed and schema-checked once per process
     run_id = new_run_id(request)
     base = os.environ.get("DSA_WORKDIR")
     if base:
