@@ -132,7 +132,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         today=request.now.date(), previous=prior,
     )
     artifacts = _render(document, items)
-    messages = _messages(request, document, artifacts, run_id)
+    messages = _messages(request, document, artifacts)
     for audience, message in messages.items():
         artifacts[f"emails/{audience}.eml"] = message.as_bytes()
 
@@ -186,8 +186,8 @@ def _render(document: dict, items: dict[str, list[dict]]) -> dict[str, bytes]:
     return artifacts
 
 
-def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes], run_id: str) -> dict:
-    config = request.config
+def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes]) -> dict:
+    config, run_id = request.config, document["run"]["id"]
     attachments = [
         mail.Attachment("findings.json", artifacts["findings.json"], "application/json"),
         mail.Attachment("findings.csv", artifacts["findings.csv"], "text/csv"),
