@@ -34,8 +34,8 @@ def make_data(
     for name, dataset in spec.DATASETS.items():
         con.execute(spec.create_table_sql(dataset))
         rows = tables.get(name, [])
-        names = [c.name for c in dataset.columns]
-        unknown = {k for row in rows for k in row} - set(names)
+        names = [c.name for c in dataset.columns if c.kept]  # a column checked but not kept is dropped
+        unknown = {k for row in rows for k in row} - {c.name for c in dataset.columns}
         if unknown:
             raise ValueError(f"{name}: no such column(s) {sorted(unknown)}")
         if rows:

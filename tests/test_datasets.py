@@ -71,11 +71,31 @@ def test_tdb_nested_zip_lists_and_presence(tmp_path):
         z.writestr("sor-examplemarket-2025-07-03-light-00000.csv.zip", inner.getvalue())
     write(tmp_path / "src" / "statements_of_reasons" / "sor-examplemarket-2025-07-03-light.zip", outer.getvalue())
     data = load(tmp_path / "src", tmp_path, ["ExampleMarket"])
-    got = rows(data, "SELECT platform_uid, decision_visibility, content_type, category, automated_detection, "
+    got = rows(data, "SELECT platform_uid, owes_decision_visibility_other, owes_content_type_other, "
+                     "owes_category_specification_other, category, automated_detection, "
                      "has_illegal_content_legal_ground, has_illegal_content_explanation FROM sor")
-    assert got == [("000123", ["DECISION_VISIBILITY_CONTENT_REMOVED"], ["CONTENT_TYPE_PRODUCT"],
+    assert got == [("000123", False, False, None,  # lists without the "other" value; no category_specification
                     "STATEMENT_CATEGORY_OTHER_VIOLATION_TC", True, True, None)]  # explanation absent: NULL
     assert "has_illegal_content_explanation" not in data.datasets["statements_of_reasons"].columns
+
+
+def test_list_columns_become_owes_flags_from_csv_text_and_native_lists(tmp_path):
+    src = tmp_path / "src"
+    base = {"platform_name": "ExampleMarket", "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT",
+            "application_date": "2025-07-01"}
+    header = "platform_name,platform_uid,decision_ground,application_date,decision_visibility,content_type"
+    write(src / "statements_of_reasons" / "a.csv", header + "\n"
+          'ExampleMarket,C1,DECISION_GROUND_ILLEGAL_CONTENT,2025-07-01,"[""DECISION_VISIBILITY_OTHER""]",[]\n'
+          "ExampleMarket,C2,DECISION_GROUND_ILLEGAL_CONTENT,2025-07-01,not a list,\n")
+    lines = [{**base, "platform_uid": "J1", "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+              "content_type": ["CONTENT_TYPE_TEXT", "CONTENT_TYPE_OTHER"]}]
+    write(src / "statements_of_reasons" / "b.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
+    data = load(src, tmp_path)
+    assert rows(data, "SELECT platform_uid, owes_decision_visibility_other, owes_content_type_other FROM sor "
+                      "ORDER BY 1") == [("C1", True, False), ("J1", False, True)]
+    q = data.quality["statements_of_reasons"]
+    assert q["reasons"] == {"bad list decision_visibility": 1}
+    assert q["examples"][0]["value"] == "not a list"
 
 
 def test_bad_rows_are_quarantined_and_bad_files_named(tmp_path):

@@ -96,8 +96,9 @@ def test_duplicated_puids_across_files_keep_the_earliest(tmp_path):
     data = load(src, tmp_path)
     q = data.quality["statements_of_reasons"]
     assert q["duplicates_removed"] == 3 and q["other_platform"] == 1 and q["quarantined_rows"] == 0
-    kept = dict(data.con.execute("SELECT platform_uid, uuid FROM sor WHERE platform_uid IN ('007', 'D2')").fetchall())
-    assert kept == {"007": "early", "D2": "d2-first"}  # leading zeros kept: the PUID is text
+    kept = dict(data.con.execute("SELECT platform_uid, CAST(created_at AS DATE)::VARCHAR FROM sor "
+                                 "WHERE platform_uid IN ('007', 'D2')").fetchall())
+    assert kept == {"007": "2025-07-03", "D2": "2025-07-04"}  # leading zeros kept: the PUID is text
     assert ids(data, "sor", "platform_uid") == ["007", "C1", "C2", "C3", "D2"]
     assert accounted(q) == 3 + 2 + 4
     assert_clean_rows_kept(data)

@@ -33,7 +33,7 @@ def test_each_conditional_field_is_checked():
         sor(
             "S05",
             "2025-07-02",
-            decision_visibility=["DECISION_VISIBILITY_OTHER"],
+            owes_decision_visibility_other=True,
             has_decision_visibility_other=False,
         ),
         sor(
@@ -45,13 +45,13 @@ def test_each_conditional_field_is_checked():
         sor(
             "S07",
             "2025-07-02",
-            content_type=["CONTENT_TYPE_PRODUCT", "CONTENT_TYPE_OTHER"],
+            owes_content_type_other=True,
             has_content_type_other=False,
         ),
         sor(
             "S08",
             "2025-07-02",
-            category_specification=["KEYWORD_OTHER"],
+            owes_category_specification_other=True,
             has_category_specification_other=False,
         ),
         # fields that are not owed may be empty
@@ -60,14 +60,14 @@ def test_each_conditional_field_is_checked():
             "2025-07-02",
             has_incompatible_content_ground=False,
             has_content_type_other=False,
-            content_type=["CONTENT_TYPE_PRODUCT"],
-            decision_visibility=["DECISION_VISIBILITY_CONTENT_REMOVED"],
+            owes_content_type_other=False,
+            owes_decision_visibility_other=False,
             has_decision_visibility_other=False,
         ),
         sor(
             "S10",
             "2025-07-02",
-            decision_visibility=["DECISION_VISIBILITY_OTHER"],
+            owes_decision_visibility_other=True,
             has_decision_visibility_other=True,
         ),
     ]

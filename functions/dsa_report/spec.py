@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# kinds: text | timestamp | bool | int | list (JSON text in CSV, native list in JSONL/Parquet)
+# kinds: text | timestamp | bool | int | month
 #        | presence (TRUE when filled, FALSE when empty, NULL when the column is absent from the file)
+#        | lists (TRUE when the input list holds `value`; the list is JSON text in CSV, a native list in
+#          JSONL/Parquet; the list itself is not kept: storing millions of lists cost more than parsing them)
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,9 @@ class Column:
     kind: str = "text"
     required: bool = False
     allowed: frozenset[str] | None = None
-    source: str | None = None  # input column name when it differs (presence flags)
+    source: str | None = None  # input column name when it differs (presence and lists flags)
+    value: str | None = None  # the list value a `lists` flag looks for
+    kept: bool = True  # False: checked on every row (e.g. a required key) but not stored (no rule reads it)
 
     @property
     def input_name(self) -> str:
@@ -67,21 +71,24 @@ CATEGORIES_V1_ONLY = _enum(
 )
 CATEGORIES = CATEGORIES_V2 | frozenset(CATEGORY_V1_TO_V2) | CATEGORIES_V1_ONLY
 
-# Only the SoR columns some rule or metric reads are loaded (decision_provision, decision_account and
-# content_date are in every dump but no obligation uses them: parsing them cost ~5 % of a large run).
+# Only the SoR columns some rule or metric reads are loaded (uuid, decision_provision, decision_account and
+# content_date are in every dump but no obligation uses them: at 12 M rows uuid alone cost 6 s). The list
+# columns matter only for the Art. 17(3) conditional fields: an `owes_*` flag says whether a list names the
+# "other" value whose free-text field (`has_*`) is then owed.
 STATEMENTS_OF_REASONS = Dataset(
     "statements_of_reasons",
     key=("platform_name", "platform_uid"),
     columns=(
         Column("platform_name", required=True),
         Column("platform_uid", required=True),
-        Column("uuid"),
-        Column("decision_visibility", "list"),
+        Column("owes_decision_visibility_other", "lists", source="decision_visibility",
+               value="DECISION_VISIBILITY_OTHER"),
         Column("decision_monetary"),
         Column("decision_ground", required=True, allowed=DECISION_GROUNDS),
         Column("category", allowed=CATEGORIES),
-        Column("category_specification", "list"),
-        Column("content_type", "list"),
+        Column("owes_category_specification_other", "lists", source="category_specification",
+               value="KEYWORD_OTHER"),
+        Column("owes_content_type_other", "lists", source="content_type", value="CONTENT_TYPE_OTHER"),
         Column("source_type", allowed=SOURCE_TYPES),
         Column("automated_detection", "bool"),
         Column("automated_decision", allowed=AUTOMATED_DECISIONS),
@@ -177,7 +184,7 @@ LISTING_EVENTS = Dataset(
     "listing_events",
     key=("event_id",),
     columns=(
-        Column("event_id", required=True),
+        Column("event_id", required=True, kept=False),  # unique key: required, but no rule reads it
         Column("item_id", required=True),
         Column("trader_id"),
         Column("event", required=True, allowed=_enum("LISTED", "BLOCKED_PRE_LISTING", "REMOVED", "REAPPEARED")),
@@ -222,7 +229,7 @@ REGISTERS = ("risk_assessments", "launches", "commitments", "publications", "aud
 
 SQL_TYPES = {
     "text": "VARCHAR", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT",
-    "list": "VARCHAR[]", "presence": "BOOLEAN", "month": "VARCHAR",
+    "lists": "BOOLEAN", "presence": "BOOLEAN", "month": "VARCHAR",
 }
 
 
@@ -247,5 +254,5 @@ def create_types_sql() -> list[str]:
 def create_table_sql(dataset: Dataset, extra: str = "") -> str:
     """DDL of a dataset's engine table: used by the loader and by tests that build tables by hand
     (run `create_types_sql()` first)."""
-    cols = ", ".join(f"{c.name} {column_type(dataset, c)}" for c in dataset.columns)
+    cols = ", ".join(f"{c.name} {column_type(dataset, c)}" for c in dataset.columns if c.kept)
     return f"CREATE OR REPLACE TABLE {TABLES[dataset.name]} ({cols}{extra})"

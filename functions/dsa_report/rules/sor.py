@@ -17,26 +17,25 @@ from .base import (
     rule,
 )
 
-# Art. 17(3) conditional fields: (presence flag, when the field is owed). Conditions read bound parameters.
+# Art. 17(3) conditional fields: (presence flag, when the field is owed). Conditions read bound parameters
+# or the loader's `owes_*` flags (the list column names the "other" value).
 CONDITIONAL_FIELDS = (
     ("illegal_content_legal_ground", "decision_ground = $illegal"),
     ("illegal_content_explanation", "decision_ground = $illegal"),
     ("incompatible_content_ground", "decision_ground = $incompatible"),
     ("incompatible_content_explanation", "decision_ground = $incompatible"),
-    ("decision_visibility_other", "list_contains(decision_visibility, $visibility_other)"),
+    ("decision_visibility_other", "owes_decision_visibility_other"),
     ("decision_monetary_other", "decision_monetary = $monetary_other"),
-    ("content_type_other", "list_contains(content_type, $content_type_other)"),
-    ("category_specification_other", "list_contains(category_specification, $keyword_other)"),
+    ("content_type_other", "owes_content_type_other"),
+    ("category_specification_other", "owes_category_specification_other"),
 )
 _CONSTANTS = {
     "illegal": "DECISION_GROUND_ILLEGAL_CONTENT", "incompatible": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
-    "visibility_other": "DECISION_VISIBILITY_OTHER", "monetary_other": "DECISION_MONETARY_OTHER",
-    "content_type_other": "CONTENT_TYPE_OTHER", "keyword_other": "KEYWORD_OTHER",
+    "monetary_other": "DECISION_MONETARY_OTHER",
 }
 _IN_PERIOD = "application_date >= $start AND application_date < $end"
 # The completeness queries are assembled from the constants above (one condition per field); every value
-# they compare with is a bound parameter, hence the `noqa: S608` below. The cheap flag test comes first, so
-# the list scans run only on the few rows whose flag is FALSE (or NULL).
+# they compare with is a bound parameter, hence the `noqa: S608` below.
 _EMPTY = [f"(has_{f} = FALSE AND {c})" for f, c in CONDITIONAL_FIELDS]  # owed and known to be empty
 _NULL = [f"count(*) FILTER (WHERE has_{f} IS NULL)" for f, _ in CONDITIONAL_FIELDS]
 _UNKNOWN = [f"count(*) FILTER (WHERE has_{f} IS NULL AND {c})" for f, c in CONDITIONAL_FIELDS]
