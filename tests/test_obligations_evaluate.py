@@ -100,3 +100,19 @@ def test_overrides_merge_with_defaults_and_reach_the_rule_and_metrics():
     assert params == {"warn_median_hours": 48, "fail_median_hours": 72, "backlog_days": 7}
     assert outcome.status == "PASS"
     assert outcome.metric["threshold"] == 48
+
+
+def test_the_archived_evidence_lines_are_the_items_as_json():
+    from datetime import datetime
+    from decimal import Decimal
+
+    from dsa_report.rules.base import Outcome, evidence_jsonl
+
+    plain = [{"uid": "S1", "at": datetime(2025, 7, 1, 10, 30), "day": date(2025, 7, 1), "ids": ["A", "B"],
+              "tags": {"x"}, "n": 3, "big": Decimal("1.234567"), "none": None, "text": "Zoë <b>"}] * 2
+    with_float = [{"uid": "S2", "hours": 1 / 3}, {"uid": "S3", "hours": float("inf")}]
+    for rows in (plain, with_float):
+        outcome = Outcome("FAIL", "m", rows=rows)
+        lines = evidence_jsonl(rows).decode().splitlines()
+        assert [json.loads(line) for line in lines] == outcome.items
+    assert json.loads(evidence_jsonl(with_float).decode().splitlines()[0]) == {"uid": "S2", "hours": 0.3333}

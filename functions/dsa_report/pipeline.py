@@ -23,6 +23,7 @@ from .catalogue import default_catalogue
 from .config import Config, load_config
 from .evaluate import evaluate_all
 from .periods import Period, previous
+from .rules.base import evidence_jsonl
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -123,7 +124,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    items = {ob.id: outcome.items for ob, outcome, _ in outcomes if outcome.items}
+    evidence = {ob.id: outcome.rows for ob, outcome, _ in outcomes if outcome.rows}
     found = [findings.finding(ob, outcome, params) for ob, outcome, params in outcomes]
     prior = _previous_findings(request, clients)
     document = findings.build_document(
@@ -131,7 +132,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         config=config, quality=data.quality, metrics=metrics, findings=found,
         today=request.now.date(), previous=prior,
     )
-    artifacts = _render(document, items)
+    artifacts = _render(document, evidence)
     messages = _messages(request, document, artifacts)
     for audience, message in messages.items():
         artifacts[f"emails/{audience}.eml"] = message.as_bytes()
@@ -174,15 +175,14 @@ def _previous_findings(request: RunRequest, clients: Clients) -> dict | None:
     return archive.latest_findings(clients("s3"), request.reports_bucket, request.config.platform, before.label)
 
 
-def _render(document: dict, items: dict[str, list[dict]]) -> dict[str, bytes]:
+def _render(document: dict, evidence: dict[str, list[dict]]) -> dict[str, bytes]:
     artifacts = {
         "findings.json": json.dumps(document, indent=2, ensure_ascii=False, default=str).encode(),
         "findings.csv": report.findings_csv(document),
         "report.html": report.render_report_html(document).encode(),
     }
-    for obligation_id, rows in sorted(items.items()):
-        lines = "\n".join(json.dumps(row, ensure_ascii=False, default=str) for row in rows)
-        artifacts[f"evidence/{obligation_id}.jsonl"] = (lines + "\n").encode()
+    for obligation_id, rows in sorted(evidence.items()):
+        artifacts[f"evidence/{obligation_id}.jsonl"] = evidence_jsonl(rows)
     return artifacts
 
 

@@ -6,6 +6,7 @@ the obligation's effective parameters (catalogue defaults merged with the platfo
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,8 +29,14 @@ class Outcome:
     message: str  # one sentence a compliance officer understands, with the numbers
     metric: dict | None = None  # {name, value, unit, comparator, threshold}
     evidence: dict = field(default_factory=lambda: {"count": 0, "sample": []})
-    items: list[dict] = field(default_factory=list)  # full evidence list (archived), sample = items[:20]
+    rows: list[dict] = field(default_factory=list)  # the full evidence list as the rule built it (archived)
     missing: list[str] = field(default_factory=list)  # ["dataset notices", "column traders.x", "register y"]
+
+    @property
+    def items(self) -> list[dict]:
+        """The full evidence list as JSON values (sample = items[:20]). The archive writes `rows` with a JSON
+        encoder instead: walking hundreds of thousands of rows in Python here cost seconds a run."""
+        return [jsonable(row) for row in self.rows]
 
 
 @dataclass
@@ -111,6 +118,25 @@ def jsonable(value: Any) -> Any:
     return convert(value) if convert else value
 
 
+def _encodable(value: Any) -> Any:
+    convert = _CONVERT.get(type(value))
+    if convert is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return convert(value)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_encodable)
+
+
+def evidence_jsonl(rows: list[dict]) -> bytes:
+    """An evidence list as JSON lines, equal to `Outcome.items` line by line. The large lists (hundreds of
+    thousands of SoRs or items) hold no floats, so the C encoder writes them straight, converting timestamps
+    as it meets them; a list with a float (rounded to 4 decimals) is walked by `jsonable` first."""
+    if any(type(v) is float for row in rows for v in row.values()):
+        rows = [jsonable(row) for row in rows]
+    return ("\n".join(map(_ENCODER.encode, rows)) + "\n").encode()
+
+
 def metric(name: str, value: float | int | None, unit: str, comparator: str, threshold: float | None) -> dict:
     return {"name": name, "value": value, "unit": unit, "comparator": comparator, "threshold": threshold}
 
@@ -125,10 +151,10 @@ def finish(
     **evidence: Any,
 ) -> Outcome:
     """An Outcome whose evidence is `count` (default: number of items) + the first 20 items + extras."""
-    items = [jsonable(i) for i in items]
-    ev = {"count": len(items) if count is None else count, "sample": items[:SAMPLE_SIZE]}
+    rows = list(items)
+    ev = {"count": len(rows) if count is None else count, "sample": [jsonable(i) for i in rows[:SAMPLE_SIZE]]}
     ev.update(jsonable(evidence))
-    return Outcome(status, message, metric=metric, evidence=ev, items=items)
+    return Outcome(status, message, metric=metric, evidence=ev, rows=rows)
 
 
 def not_applicable(message: str) -> Outcome:
