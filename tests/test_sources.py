@@ -162,6 +162,22 @@ def test_folder_source_every_format_nested_zips_and_broken_files(tmp_path):
     assert not [p for p in work.rglob("*") if p.is_file()]
 
 
+def test_fetching_hands_over_each_dataset_when_it_is_complete(tmp_path):
+    root = _write(tmp_path / "data", _tree(tmp_path))
+    whole = collect(str(root), tmp_path / "w1")
+    with sources.fetching(str(root), tmp_path / "w2", max_workers=2) as c:
+        assert c.files["notices"] == [] and c.registers == {}  # nothing is handed over before wait()
+        c.wait("statements_of_reasons")
+        assert [f.origin for f in c.files["statements_of_reasons"]] == \
+               [f.origin for f in whole.files["statements_of_reasons"]]
+        assert c.files["notices"] == []
+        for name in (*DATASETS, "registers"):
+            c.wait(name)
+    assert c.files.keys() == whole.files.keys()
+    assert [[f.origin for f in v] for v in c.files.values()] == [[f.origin for f in v] for v in whole.files.values()]
+    assert c.unreadable == whole.unreadable and c.registers.keys() == whole.registers.keys()
+
+
 def test_folder_source_is_deterministic(tmp_path):
     root = _write(tmp_path / "data", _tree(tmp_path))
     first = collect(str(root), tmp_path / "w1", max_workers=1)

@@ -125,6 +125,7 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
     infos: dict[str, DatasetInfo] = {}
     quality: dict[str, dict] = {}
     for name, dataset in DATASETS.items():
+        collected.wait(name)  # the next datasets may still be downloading meanwhile
         q = _Quality()
         for bad in collected.unreadable.get(name, []):
             q.unreadable_files.append({"file": bad.origin, "reason": bad.reason})
@@ -138,6 +139,7 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
         quality[name] = q.to_json()
         if progress:
             progress(name, info, q)
+    collected.wait("registers")
     registers, register_quality = registers_mod.load_registers(collected.registers, collected.register_errors)
     quality["registers"] = register_quality
     return LoadedData(con=con, datasets=infos, registers=registers, quality=quality)

@@ -102,21 +102,19 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     workdir = Path(tempfile.mkdtemp(prefix="dsa-", dir=base or None))
     try:
         s3 = clients("s3") if request.source.startswith("s3://") else None
-        collected = sources.collect(request.source, workdir, s3_client=s3)
-        say("sources", {"source": collected.source,
-                        "files": sum(len(v) for v in collected.files.values()),
-                        "unreadable": sum(len(v) for v in collected.unreadable.values())})
-        # DSA_DATABASE=file keeps the tables compressed in a file (a tenth of the memory, about twice the
-        # load time): the switch for a period too large for memory plus the spill room of /tmp
-        on_disk = os.environ.get("DSA_DATABASE", "memory") == "file"
-        con = datasets.connect(workdir / "engine.duckdb" if on_disk else ":memory:",
-                               memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
-                               temp_directory=str(workdir / "spill"))
-        data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
-                             release=lambda files: sources.cleanup(files, workdir),
-                             progress=lambda name, info, q: say("dataset", {
-                                 "dataset": name, "files": info.files, "rows": info.rows,
-                                 "quarantined": q.quarantined_rows}))
+        with sources.fetching(request.source, workdir, s3_client=s3) as collected:
+            say("sources", {"source": collected.source, "objects": collected.objects})
+            # DSA_DATABASE=file keeps the tables compressed in a file (a tenth of the memory, about twice the
+            # load time): the switch for a period too large for memory plus the spill room of /tmp
+            on_disk = os.environ.get("DSA_DATABASE", "memory") == "file"
+            con = datasets.connect(workdir / "engine.duckdb" if on_disk else ":memory:",
+                                   memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
+                                   temp_directory=str(workdir / "spill"))
+            data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
+                                 release=lambda files: sources.cleanup(files, workdir),
+                                 progress=lambda name, info, q: say("dataset", {
+                                     "dataset": name, "files": info.files, "rows": info.rows,
+                                     "quarantined": q.quarantined_rows}))
         outcomes, metrics = evaluate_all(catalogue, data, period, tier=config.tier,
                                          marketplace=config.marketplace, overrides=config.parameters)
         say("evaluated", {"obligations": len(outcomes)})
