@@ -83,7 +83,8 @@ STATEMENTS_OF_REASONS = Dataset(
         Column("platform_uid", required=True),
         Column("owes_decision_visibility_other", "lists", source="decision_visibility",
                value="DECISION_VISIBILITY_OTHER"),
-        Column("decision_monetary"),
+        Column("decision_monetary", allowed=_enum(
+            "DECISION_MONETARY_SUSPENSION", "DECISION_MONETARY_TERMINATION", "DECISION_MONETARY_OTHER")),
         Column("decision_ground", required=True, allowed=DECISION_GROUNDS),
         Column("category", allowed=CATEGORIES),
         Column("owes_category_specification_other", "lists", source="category_specification",
