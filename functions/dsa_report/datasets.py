@@ -93,7 +93,7 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
             temp_directory: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set for the run: UTC, bounded memory, spilling to local temp storage.
 
-    In memory by default: a database file would keep the tables compressed (a tenth of the memory) but
+    In memory by default: a database file would keep the tables compressed (a quarter of the memory) but
     costs about twice the load time; under `memory_limit` DuckDB moves in-memory tables to
     `temp_directory` instead of failing, which is what keeps a large run inside its budget.
     """

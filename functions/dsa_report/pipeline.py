@@ -104,7 +104,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         s3 = clients("s3") if request.source.startswith("s3://") else None
         with sources.fetching(request.source, workdir, s3_client=s3) as collected:
             say("sources", {"source": collected.source, "objects": collected.objects})
-            # DSA_DATABASE=file keeps the tables compressed in a file (a tenth of the memory, about twice the
+            # DSA_DATABASE=file keeps the tables compressed in a file (a quarter of the memory, about twice the
             # load time): the switch for a period too large for memory plus the spill room of /tmp
             on_disk = os.environ.get("DSA_DATABASE", "memory") == "file"
             con = datasets.connect(workdir / "engine.duckdb" if on_disk else ":memory:",
