@@ -83,6 +83,20 @@ def assert_clean_rows_kept(data) -> None:
 # ---------------------------------------------------------------- statements of reasons
 
 
+def test_another_platforms_broken_rows_are_theirs_not_quarantined_rows_of_ours(tmp_path):
+    src = clean_folder(tmp_path / "src")
+    write(src / "statements_of_reasons" / "global.csv", csv_text(SOR_HEADER, [
+        sor_row("O1", applied="yesterday", platform="OtherShop"),
+        sor_row("O2", source="SOURCE_X", platform="OtherShop"),
+        sor_row("B1", applied="yesterday"), sor_row("", platform=""),
+    ]))
+    q = load(src, tmp_path).quality["statements_of_reasons"]
+    assert q["other_platform"] == 2
+    assert q["reasons"] == {"bad timestamp application_date": 1, "missing platform_name": 1}
+    assert [e["row"] for e in q["examples"]] == [3, 4]  # ours only, numbered in the file
+    assert accounted(q) == 3 + 4
+
+
 def test_duplicated_puids_across_files_keep_the_earliest(tmp_path):
     src = clean_folder(tmp_path / "src")
     write(src / "statements_of_reasons" / "day1.csv", csv_text(SOR_HEADER, [

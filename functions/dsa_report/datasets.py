@@ -158,11 +158,13 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
             loaded[str(f.path)] = (f, read_as)
             present |= {c.name for c in dataset.columns if c.input_name in read_as.types}
     q.files = len(loaded)
-    if _collect_quarantine(con, dataset, table, q, loaded, latest):
+    sor = dataset.name == "statements_of_reasons"
+    keep = platform_names if sor else None
+    if keep is not None:  # first: another platform's broken row is theirs, not a quarantined row of ours
+        _keep_platform(con, table, keep, q)
+    if _collect_quarantine(con, dataset, table, q, loaded, latest, keep):
         con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
-    if dataset.name == "statements_of_reasons":
-        if platform_names is not None:
-            _keep_platform(con, table, platform_names, q)
+    if sor:
         _dedupe(con, table, q)
     for bookkeeping in ("_reason", "_src"):  # NULL on every row left, yet 16 bytes a row in memory
         con.execute(f"ALTER TABLE {table} DROP COLUMN {bookkeeping}")
@@ -340,14 +342,15 @@ def _count_rejects(con, origins: dict[str, str], q: _Quality) -> None:
     con.execute("DELETE FROM reject_scans")
 
 
-def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime,
-                   numbered: bool = False) -> tuple[str, dict[str, Any]]:
+def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime, numbered: bool = False,
+                   platform_names: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     """SELECT ... FROM {reader}: typed engine columns plus `_reason`/`_value` of the first broken rule.
 
     Four nested levels so each value is parsed once: raw text (`r_x`) -> typed (`t_x`) -> the first
     broken rule (`_reason`) -> the offending raw value, looked up only for quarantined rows. The load scan
     is not `numbered`: row numbers (WITH ORDINALITY) would make DuckDB read serially, so they are only
-    computed when a file with quarantined rows is read again for examples.
+    computed when a file with quarantined rows is read again for examples (of `platform_names` only, when
+    given: the loader has left other platforms' rows out before counting).
     """
     params: dict[str, Any] = {}
     raw, typed, out = [], [], []
@@ -414,8 +417,12 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime,
     level2 = f"SELECT *, {', '.join(typed)} FROM ({level1})" if typed else level1
     level3 = f"SELECT *, {reason} AS _reason FROM ({level2})"
     if numbered:
+        ours = ""
+        if platform_names is not None and "platform_name" in names:
+            params["platform_names"] = platform_names
+            ours = " AND (r_platform_name IS NULL OR list_contains($platform_names, r_platform_name))"
         return (f"SELECT _ord, _reason, left({value}, 120) AS _value FROM ({level3}) "
-                f"WHERE _reason IS NOT NULL ORDER BY _ord LIMIT $room"), params
+                f"WHERE _reason IS NOT NULL{ours} ORDER BY _ord LIMIT $room"), params
     # the file name is kept only for quarantined rows: a path on every row would cost more than the data
     sql = (f"SELECT {', '.join(out)}, _reason, CASE WHEN _reason IS NOT NULL THEN _src END AS _src "
            f"FROM ({level3})")
@@ -479,7 +486,8 @@ def _typed(col: Column, r: str, t: str, params: dict[str, Any]) -> tuple[str, st
 # ---------------------------------------------------------------- quarantine, platform, dedupe
 
 def _collect_quarantine(con, dataset: Dataset, table: str, q: _Quality,
-                        loaded: dict[str, tuple[DataFile, _Group]], latest: datetime) -> int:
+                        loaded: dict[str, tuple[DataFile, _Group]], latest: datetime,
+                        platform_names: list[str] | None = None) -> int:
     """Counts per reason; then the first examples (file, 1-based data row, reason, value), found by reading
     again, with row numbers, only the files that had quarantined rows."""
     found, dirty = 0, []
@@ -498,7 +506,7 @@ def _collect_quarantine(con, dataset: Dataset, table: str, q: _Quality,
         if path not in loaded:
             continue
         f, group = loaded[path]
-        sql, params = _normalise_sql(dataset, group, latest, numbered=True)
+        sql, params = _normalise_sql(dataset, group, latest, numbered=True, platform_names=platform_names)
         rows = con.execute(sql.replace("{reader}", group.reader),
                            {**params, "files": [path], "room": room}).fetchall()
         for row, reason, value in rows:
@@ -510,7 +518,8 @@ def _collect_quarantine(con, dataset: Dataset, table: str, q: _Quality,
 
 
 def _keep_platform(con, table: str, names: list[str], q: _Quality) -> None:
-    """A public dump holds every platform: rows of others are left out and counted, not quarantined."""
+    """A public dump holds every platform: rows of others are left out and counted, not quarantined (a row
+    without platform_name stays, to be quarantined as such)."""
     others = con.execute(  # DELETE returns how many rows it removed: no separate count
         f"DELETE FROM {table} WHERE NOT list_contains($names, platform_name)", {"names": names}
     ).fetchone()[0]
