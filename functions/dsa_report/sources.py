@@ -2,9 +2,10 @@
 
 The layout is the data contract's: one folder per dataset (any nesting below it) and `registers/`.
 S3 objects are copied to `workdir` in parallel, one streamed GET each (ranged parallel GETs only for very
-large objects), in the background and dataset by dataset (`fetching`); folder files are used where they are. Zips (the TDB dumps nest `.csv.zip` inside `.zip`)
-are expanded member by member into `workdir`. Whatever cannot be fetched or unzipped becomes an
-`Unreadable` with a one-line reason and the rest goes on; only an unreachable source raises `SourceError`.
+large objects), in the background and dataset by dataset (`fetching`); folder files are used where they
+are. Zips (the TDB dumps nest `.csv.zip` inside `.zip`) are expanded member by member into `workdir`.
+Whatever cannot be fetched or unzipped becomes an `Unreadable` with a one-line reason and the rest goes
+on; only an unreachable source raises `SourceError`.
 """
 
 from __future__ import annotations
