@@ -30,6 +30,7 @@ from .spec import (
     CATEGORY_V1_TO_V2,
     DATASETS,
     SQL_TYPES,
+    STATEMENTS_OF_REASONS,
     TABLES,
     Column,
     Dataset,
@@ -122,6 +123,7 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
     dataset's files once they are loaded (the pipeline deletes its local copies: /tmp is finite).
     """
     latest = (now or datetime.now(UTC)).replace(tzinfo=None) + timedelta(days=1)
+    keep = None if platform_names is None else list(platform_names)
     infos: dict[str, DatasetInfo] = {}
     quality: dict[str, dict] = {}
     for name, dataset in DATASETS.items():
@@ -131,15 +133,15 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
             q.unreadable_files.append({"file": bad.origin, "reason": bad.reason})
         if collected.ignored.get(name):
             q.extra["ignored_files"] = collected.ignored[name]
-        names = None if platform_names is None else list(platform_names)
-        info = _load_dataset(con, dataset, collected.files.get(name, []), q, names, latest)
+        info = _load_dataset(con, dataset, collected.files.get(name, []), q,
+                             keep if dataset is STATEMENTS_OF_REASONS else None, latest)
         if release:
             release(collected.files.get(name, []))
         infos[name] = info
         quality[name] = q.to_json()
         if progress:
             progress(name, info, q)
-    collected.wait("registers")
+    collected.wait_registers()
     registers, register_quality = registers_mod.load_registers(collected.registers, collected.register_errors)
     quality["registers"] = register_quality
     return LoadedData(con=con, datasets=infos, registers=registers, quality=quality)
@@ -147,8 +149,9 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
 
 def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
                   platform_names: list[str] | None, latest: datetime) -> DatasetInfo:
-    """Scan into the dataset's table, then take out quarantined, other-platform and duplicate rows in place
-    (no second copy of the table: at millions of rows a copy would double the peak memory)."""
+    """Scan into the dataset's table, then take out other-platform (`platform_names`: SoRs only, None keeps
+    every platform), quarantined and duplicate rows in place (no second copy of the table: at millions of
+    rows a copy would double the peak memory)."""
     table = TABLES[dataset.name]
     con.execute(create_table_sql(dataset, extra=", _reason VARCHAR, _src VARCHAR"))
     present: set[str] = set()
@@ -158,13 +161,11 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
             loaded[str(f.path)] = (f, read_as)
             present |= {c.name for c in dataset.columns if c.input_name in read_as.types}
     q.files = len(loaded)
-    sor = dataset.name == "statements_of_reasons"
-    keep = platform_names if sor else None
-    if keep is not None:  # first: another platform's broken row is theirs, not a quarantined row of ours
-        _keep_platform(con, table, keep, q)
-    if _collect_quarantine(con, dataset, table, q, loaded, latest, keep):
+    if platform_names is not None:  # first: another platform's broken row is theirs, not one of ours
+        _keep_platform(con, table, platform_names, q)
+    if _collect_quarantine(con, dataset, table, q, loaded, latest, platform_names):
         con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
-    if sor:
+    if dataset is STATEMENTS_OF_REASONS:
         _dedupe(con, table, q)
     for bookkeeping in ("_reason", "_src"):  # NULL on every row left, yet 16 bytes a row in memory
         con.execute(f"ALTER TABLE {table} DROP COLUMN {bookkeeping}")
@@ -535,10 +536,11 @@ def _dedupe(con, table: str, q: _Quality) -> None:
     apart by a hash of their content, so the row kept does not depend on the order the parallel load stored
     them in.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE dup_keys AS SELECT hash(platform_name, platform_uid) AS h "
-                f"FROM {table} GROUP BY h HAVING count(*) > 1")
+    suspects = con.execute(  # CREATE TABLE AS returns how many rows it wrote: no separate count
+        f"CREATE OR REPLACE TEMP TABLE dup_keys AS SELECT hash(platform_name, platform_uid) AS h "
+        f"FROM {table} GROUP BY h HAVING count(*) > 1").fetchone()[0]
     removed = 0
-    if con.execute("SELECT count(*) FROM dup_keys").fetchone()[0]:
+    if suspects:
         removed = con.execute(
             f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT s.rowid, row_number() OVER ("
             f"PARTITION BY s.platform_name, s.platform_uid ORDER BY s.created_at NULLS LAST, hash(s), s.rowid) AS n "

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -70,7 +69,7 @@ class Unreadable:
 @dataclass
 class Collected:
     """What a source holds once fetched. From `fetching()`, a dataset's entries are complete only after
-    `wait(dataset)` (and the registers after `wait("registers")`); from `collect()`, at once."""
+    `wait(dataset)` (and the registers after `wait_registers()`); from `collect()`, at once."""
 
     files: dict[str, list[DataFile]]  # every dataset of spec.DATASETS (maybe [])
     unreadable: dict[str, list[Unreadable]]  # same keys
@@ -79,26 +78,29 @@ class Collected:
     register_errors: list[Unreadable]
     source: str  # normalised: "s3://bucket/prefix/" or an absolute folder path
     objects: int = 0  # data files and registers listed in the source
-    _pending: dict[str, list[tuple[Any, Future]]] = field(default_factory=dict, repr=False)
+    _pending: dict[str, list[Future]] = field(default_factory=dict, repr=False)  # dataset -> its fetches
+    _pending_registers: dict[str, Future] = field(default_factory=dict, repr=False)
 
-    def wait(self, name: str) -> None:
-        """Block until every file of dataset `name` (or of "registers") is fetched and unzipped."""
-        for key, future in self._pending.pop(name, []):
+    def wait(self, dataset: str) -> None:
+        """Block until every file of `dataset` is fetched and unzipped."""
+        for future in self._pending.pop(dataset, []):
+            part = future.result()
+            self.files[dataset] += part.files
+            self.unreadable[dataset] += part.unreadable
+            self.ignored[dataset] += part.ignored
+        self.files[dataset].sort(key=lambda f: f.origin)
+        self.unreadable[dataset].sort(key=lambda u: u.origin)
+
+    def wait_registers(self) -> None:
+        """Block until every register file is fetched."""
+        for name, future in self._pending_registers.items():
             got = future.result()
-            if name == "registers":
-                if isinstance(got, Unreadable):
-                    self.register_errors.append(got)
-                else:
-                    self.registers[key] = got
-                continue
-            self.files[name] += got.files
-            self.unreadable[name] += got.unreadable
-            self.ignored[name] += got.ignored
-        if name == "registers":
-            self.register_errors.sort(key=lambda u: u.origin)
-        else:
-            self.files[name].sort(key=lambda f: f.origin)
-            self.unreadable[name].sort(key=lambda u: u.origin)
+            if isinstance(got, Unreadable):
+                self.register_errors.append(got)
+            else:
+                self.registers[name] = got
+        self._pending_registers = {}
+        self.register_errors.sort(key=lambda u: u.origin)
 
 
 @dataclass(frozen=True)
@@ -189,8 +191,9 @@ def collect(source: str, workdir: Path, *, s3_client: BaseClient | None = None, 
     is fetched. `fetching()` does the same but lets the first dataset load while the others arrive."""
     with fetching(source, workdir, s3_client=s3_client, max_workers=max_workers,
                   max_unzipped_bytes=max_unzipped_bytes, max_ratio=max_ratio) as collected:
-        for name in (*DATASETS, "registers"):
+        for name in DATASETS:
             collected.wait(name)
+        collected.wait_registers()
     return collected
 
 
@@ -240,9 +243,8 @@ def fetching(source: str, workdir: Path, *, s3_client: BaseClient | None = None,
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers))
     try:  # the pool takes jobs in the order submitted: the first dataset's files come first
         for name, todo in jobs.items():
-            out._pending[name] = [(None, pool.submit(run.take, (name, item))) for item in todo]
-        out._pending["registers"] = [(name, pool.submit(run.take_register, found))
-                                     for name, found in candidates.items()]
+            out._pending[name] = [pool.submit(run.take, (name, item)) for item in todo]
+        out._pending_registers = {name: pool.submit(run.take_register, found) for name, found in candidates.items()}
         yield out
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
