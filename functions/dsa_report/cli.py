@@ -133,12 +133,12 @@ def cmd_validate_data(args) -> int:
     with tempfile.TemporaryDirectory(prefix="dsa-validate-") as work:
         s3 = pipeline.Clients()("s3") if args.source.startswith("s3://") else None
         try:
-            collected = sources.collect(args.source, Path(work), s3_client=s3)
+            with sources.fetching(args.source, Path(work), s3_client=s3) as collected:
+                con = pipeline.open_engine(Path(work))  # the same memory limit and spill folder as a run
+                data = datasets.load(collected, con, platform_names=args.platform_name, progress=_progress())
+                con.close()
         except sources.SourceError as exc:
             raise UsageError(f"--source: {exc}") from None
-        con = datasets.connect()
-        data = datasets.load(collected, con, platform_names=args.platform_name, progress=_progress())
-        con.close()
     if args.json:
         print(json.dumps(data.quality, indent=2, default=str))
     else:

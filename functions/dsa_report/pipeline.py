@@ -90,6 +90,17 @@ def new_run_id(request: RunRequest) -> str:
     return f"{request.now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
+def open_engine(workdir: Path):
+    """The run's DuckDB connection, set from the environment: `DSA_MEMORY_LIMIT`, spilling into `workdir`.
+
+    DSA_DATABASE=file keeps the tables compressed in a file (a quarter of the memory, about twice the load
+    time): the switch for a period too large for memory plus the spill room of /tmp.
+    """
+    on_disk = os.environ.get("DSA_DATABASE", "memory") == "file"
+    return datasets.connect(workdir / "engine.duckdb" if on_disk else ":memory:",
+                            memory_limit=os.environ.get("DSA_MEMORY_LIMIT"), temp_directory=str(workdir / "spill"))
+
+
 def run(request: RunRequest, *, clients: Clients | None = None, progress: Progress | None = None) -> RunResult:
     clients = clients or Clients()
     say = progress or (lambda event, fields: None)
@@ -104,12 +115,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         s3 = clients("s3") if request.source.startswith("s3://") else None
         with sources.fetching(request.source, workdir, s3_client=s3) as collected:
             say("sources", {"source": collected.source, "objects": collected.objects})
-            # DSA_DATABASE=file keeps the tables compressed in a file (a quarter of the memory, about twice the
-            # load time): the switch for a period too large for memory plus the spill room of /tmp
-            on_disk = os.environ.get("DSA_DATABASE", "memory") == "file"
-            con = datasets.connect(workdir / "engine.duckdb" if on_disk else ":memory:",
-                                   memory_limit=os.environ.get("DSA_MEMORY_LIMIT"),
-                                   temp_directory=str(workdir / "spill"))
+            con = open_engine(workdir)
             data = datasets.load(collected, con, platform_names=config.names_in_data, now=request.now,
                                  release=lambda files: sources.cleanup(files, workdir),
                                  progress=lambda name, info, q: say("dataset", {
