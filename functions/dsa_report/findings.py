@@ -24,13 +24,10 @@ def finding(obligation, outcome, parameters: dict[str, Any]) -> dict[str, Any]:
         "status": outcome.status,
         "message": outcome.message,
         "parameters": parameters,
-        "evidence": {"count": int(outcome.evidence.get("count", 0)),
+        "evidence": {**outcome.evidence, "count": int(outcome.evidence.get("count", 0)),
                      "sample": list(outcome.evidence.get("sample", []))},
         "remediation": obligation.remediation.strip(),
     }
-    for key, value in outcome.evidence.items():
-        if key not in ("count", "sample"):
-            result["evidence"][key] = value
     if outcome.metric:
         result["metric"] = outcome.metric
     if outcome.missing:

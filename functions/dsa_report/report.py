@@ -19,7 +19,8 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 
-STATUS_ORDER = ("FAIL", "WARN", "ERROR", "INSUFFICIENT_DATA", "WAIVED", "PASS", "NOT_APPLICABLE")
+from .findings import STATUSES as STATUS_ORDER  # one order for the document and the report
+
 AUDIENCES = ("board", "compliance", "trust_and_safety")
 CSV_COLUMNS = (
     "obligation_id", "article", "title", "severity", "status", "waived_status", "previous_status",
