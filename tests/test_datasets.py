@@ -8,9 +8,10 @@ from pathlib import Path
 
 import duckdb
 
+from contract_files import TDB_SAMPLES
 from dsa_report import datasets, sources
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "tdb-samples"  # 200 real rows
+SAMPLES = TDB_SAMPLES  # 200 real rows
 NOTICE_HEADER = "notice_id,received_at,acknowledged_at,decided_at,source_type,notifier_id,category,outcome"
 
 

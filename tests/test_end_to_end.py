@@ -7,15 +7,14 @@ back what SES accepted, what was archived, and what the retry did.
 import email
 import json
 from email import policy
-from pathlib import Path
 
 import jsonschema
 import pytest
 
+from contract_files import FINDINGS_SCHEMA
 from dsa_report.demo import run_demo
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "shared" / "contracts" / "findings.schema.json")
-                    .read_text())
+SCHEMA = json.loads(FINDINGS_SCHEMA.read_text())
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
+from contract_files import FINDINGS_SCHEMA
 from dsa_report import report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "findings_sample.json"
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "contracts" / "findings.schema.json"
+SCHEMA = FINDINGS_SCHEMA
 SAMPLE = json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 

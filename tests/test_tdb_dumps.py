@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from contract_files import TDB_SAMPLES
 from dsa_report import pipeline
 from dsa_report.config import Config
 from dsa_report.periods import parse_period
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "tdb-samples"
+SAMPLES = TDB_SAMPLES
 FULL = ("uuid decision_visibility decision_visibility_other end_date_visibility_restriction decision_monetary "
         "decision_monetary_other end_date_monetary_restriction decision_provision end_date_service_restriction "
         "decision_account end_date_account_restriction account_type decision_ground decision_ground_reference_url "
