@@ -2,6 +2,8 @@
 
 Each phase runs in its own child process so that its peak RSS (from wait4's rusage) is its own:
 - bare scan: DuckDB parses every column of every local file once (`count(COLUMNS(*))`), nothing else;
+- store floor: DuckDB stores the columns the rules read as tables, in their cheapest form, with no check,
+  no quarantine and no dedupe, under the run's memory limit: what any engine keeping the data pays first;
 - full run: the product's pipeline on the same data, from the folder or (`--s3`) from a moto server
   running as a separate process, so objects are fetched over HTTP as in a Lambda;
 - pandas (`--pandas`): a plain pandas implementation of the three heaviest metrics, a naive baseline.
@@ -23,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .periods import parse_period
+from .spec import DATASETS, TABLES, Column
 
 PERIOD = "2026-10"
 MEMORY_LIMIT = "1GB"  # DuckDB's budget in the full run (the 2M target is a peak RSS of 1.5 GB)
@@ -58,6 +61,40 @@ def phase_scan(data: Path) -> dict:
             except duckdb.Error:
                 rows += con.execute(sql.format("true"), {"f": files}).fetchone()[0]
     return {"rows": rows}
+
+
+def phase_store(data: Path) -> dict:
+    """The floor of keeping the data: every engine column of spec.py (free text and lists as the flags the
+    rules read), one CREATE TABLE AS per dataset and format, nothing checked (settings as in the run)."""
+    import duckdb
+
+    from .datasets import connect
+
+    with tempfile.TemporaryDirectory(prefix="dsa-bench-spill-") as spill:
+        con = connect(memory_limit=os.environ.get("DSA_MEMORY_LIMIT", MEMORY_LIMIT), temp_directory=spill)
+        rows = 0
+        for fmt, folders in _tabular(data).items():
+            for folder, files in folders.items():
+                kept = [c for c in DATASETS[folder].columns if c.kept]
+                params = {"f": files, **{f"v{i}": c.value for i, c in enumerate(kept) if c.kind == "lists"}}
+                columns = ", ".join(f"{_cheapest(fmt, c, f'$v{i}')} AS {c.name}" for i, c in enumerate(kept))
+                options = ", all_varchar=true" if fmt == "csv" else ""
+                sql = (f"CREATE TABLE {TABLES[folder]}_{fmt} AS SELECT {columns} "
+                       f"FROM {READERS[fmt]}($f, union_by_name={{}}{options})")
+                try:
+                    rows += con.execute(sql.format("false"), params).fetchone()[0]
+                except duckdb.Error:
+                    rows += con.execute(sql.format("true"), params).fetchone()[0]
+    return {"rows": rows}
+
+
+def _cheapest(fmt: str, column: Column, value: str) -> str:
+    name = '"' + column.input_name + '"'
+    if column.kind == "presence":
+        return f"{name} IS NOT NULL"
+    if column.kind == "lists":
+        return f"{'contains' if fmt == 'csv' else 'list_contains'}({name}, {value})"
+    return name
 
 
 def phase_run(source: str) -> dict:
@@ -169,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="reuse this data folder instead of generating one")
     p.add_argument("--s3", action="store_true", help="the full run reads the data from S3 (moto server)")
     p.add_argument("--pandas", action="store_true", help="also time a plain pandas baseline")
-    p.add_argument("--phase", choices=("scan", "run", "pandas"), help=argparse.SUPPRESS)
+    p.add_argument("--phase", choices=("scan", "store", "run", "pandas"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.phase:
         started = time.perf_counter()  # imports included: the run pays for jinja2, boto3... too
-        phases = {"scan": lambda: phase_scan(Path(args.data)), "run": lambda: phase_run(args.data),
-                  "pandas": lambda: phase_pandas(Path(args.data))}
+        phases = {"scan": lambda: phase_scan(Path(args.data)), "store": lambda: phase_store(Path(args.data)),
+                  "run": lambda: phase_run(args.data), "pandas": lambda: phase_pandas(Path(args.data))}
         result = phases[args.phase]()
         print(json.dumps({**result, "seconds": time.perf_counter() - started}))
         return 0
@@ -193,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
           f"CPUs: {os.cpu_count()}; DuckDB memory limit in the run: {os.environ.get('DSA_MEMORY_LIMIT', MEMORY_LIMIT)}")
     _child("scan", str(data))  # warm the page cache so every phase reads from memory
     scan, scan_s, scan_rss = _child("scan", str(data))
+    store, store_s, store_rss = _child("store", str(data))
     if args.s3:
         with moto_server() as endpoint:
             print(f"uploaded {upload(endpoint, data)} objects to s3://{BUCKET}/data/ on {endpoint} (moto server)")
@@ -201,9 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         run, run_s, run_rss = _child("run", str(data))
     print(f"{'phase':<10} {'rows':>12} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
     print(_line("bare scan", scan["rows"], scan_s, scan_rss))
+    print(_line("store", store["rows"], store_s, store_rss) + "  (floor: the rules' columns kept, no check)")
     print(_line("full run", run["rows"], run_s, run_rss))
     print(f"ratio full-run / bare-scan: {run_s / scan_s:.2f}; peak RSS of the full run: {run_rss / 2**30:.2f} GB"
           f"{' (read from S3 through moto server)' if args.s3 else ''}")
+    print(f"store floor / bare-scan: {store_s / scan_s:.2f}; full-run / store floor: {run_s / store_s:.2f}")
     if args.pandas:
         base, base_s, base_rss = _child("pandas", str(data))
         print(_line("pandas", base["rows"], base_s, base_rss) + "  (3 metrics only)")
