@@ -1,5 +1,6 @@
 """The contract files the tests read, copied into tests/fixtures so a clone runs its tests wherever it is;
-`test_contract_copies.py` checks the copies against ../shared/ when the checkout sits beside it."""
+`test_contract_copies.py` checks the copies against ../shared/ when the checkout sits beside it, else
+against the digests recorded when they were copied (fixtures/contract-copies.sha256)."""
 
 from pathlib import Path
 
