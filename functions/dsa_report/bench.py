@@ -54,20 +54,13 @@ def phase_scan(data: Path) -> dict:
     rows = 0
     for fmt, folders in _tabular(data).items():
         for files in folders.values():
-            options = ", all_varchar=true" if fmt == "csv" else ""
-            sql = f"SELECT count(*), count(COLUMNS(*)) FROM {READERS[fmt]}($f, union_by_name={{}}{options})"
-            try:  # files with one header need no union by name, which costs CSV scans about 80 %
-                rows += con.execute(sql.format("false"), {"f": files}).fetchone()[0]
-            except duckdb.Error:
-                rows += con.execute(sql.format("true"), {"f": files}).fetchone()[0]
+            rows += _count(con, fmt, "SELECT count(*), count(COLUMNS(*)) FROM {source}", {"f": files})
     return {"rows": rows}
 
 
 def phase_store(data: Path) -> dict:
     """The floor of keeping the data: every engine column of spec.py (free text and lists as the flags the
     rules read), one CREATE TABLE AS per dataset and format, nothing checked (settings as in the run)."""
-    import duckdb
-
     from .datasets import connect
 
     with tempfile.TemporaryDirectory(prefix="dsa-bench-spill-") as spill:
@@ -78,14 +71,26 @@ def phase_store(data: Path) -> dict:
                 kept = [c for c in DATASETS[folder].columns if c.kept]
                 params = {"f": files, **{f"v{i}": c.value for i, c in enumerate(kept) if c.kind == "lists"}}
                 columns = ", ".join(f"{_cheapest(fmt, c, f'$v{i}')} AS {c.name}" for i, c in enumerate(kept))
-                options = ", all_varchar=true" if fmt == "csv" else ""
-                sql = (f"CREATE TABLE {TABLES[folder]}_{fmt} AS SELECT {columns} "
-                       f"FROM {READERS[fmt]}($f, union_by_name={{}}{options})")
-                try:
-                    rows += con.execute(sql.format("false"), params).fetchone()[0]
-                except duckdb.Error:
-                    rows += con.execute(sql.format("true"), params).fetchone()[0]
+                rows += _count(con, fmt, f"CREATE TABLE {TABLES[folder]}_{fmt} AS SELECT {columns} FROM {{source}}",
+                               params)
     return {"rows": rows}
+
+
+def _count(con, fmt: str, statement: str, params: dict) -> int:
+    """The count `statement` returns, its `{source}` reading the files `$f`: without union by name first
+    (files with one header need none, and it costs CSV scans about 80 %), with it when that fails."""
+    import duckdb
+
+    options = ", all_varchar=true" if fmt == "csv" else ""
+
+    def run(union: str) -> int:
+        sql = statement.format(source=f"{READERS[fmt]}($f, union_by_name={union}{options})")
+        return con.execute(sql, params).fetchone()[0]
+
+    try:
+        return run("false")
+    except duckdb.Error:
+        return run("true")
 
 
 def _cheapest(fmt: str, column: Column, value: str) -> str:
