@@ -22,11 +22,11 @@ test: $(STAMP)  ## lint, then the whole test suite
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## full run vs bare DuckDB scan: 2M SoRs from a folder, then 10M through S3 vs pandas
-	$(BIN)/python -m dsa_report.bench --rows $(or $(ROWS),2000000)
-	$(BIN)/python -m dsa_report.bench --rows $(or $(SCALE_ROWS),10000000) --s3 --pandas
+	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(ROWS),2000000)
+	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(SCALE_ROWS),10000000) --s3 --pandas
 
 docs: $(STAMP)  ## regenerate docs/obligations.md from the catalogue (a test fails when it is stale)
-	$(BIN)/python -m dsa_report.catalogue_docs
+	$(BIN)/python -m dsa_report.tools.catalogue_docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions tests

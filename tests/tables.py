@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from dsa_report import spec
-from dsa_report.catalogue import default_catalogue
-from dsa_report.evaluate import Context, Outcome, effective_parameters, evaluate_one
-from dsa_report.loaded import DatasetInfo, LoadedData
-from dsa_report.metrics import MetricBook
-from dsa_report.periods import Period
+from dsa_report.engine.evaluate import effective_parameters, evaluate_one
+from dsa_report.engine.outcome import Outcome
+from dsa_report.engine.periods import Period
+from dsa_report.ingest import contract as spec
+from dsa_report.ingest.loaded import DatasetInfo, LoadedData
+from dsa_report.obligations.evaluation import context, default_catalogue
 
 H2 = Period("2025-H2", date(2025, 7, 1), date(2025, 12, 31), "half-year")
 Q3 = Period("2025-Q3", date(2025, 7, 1), date(2025, 9, 30), "quarter")
@@ -68,8 +68,7 @@ def outcome(
     """Evaluate one obligation of the shipped catalogue, with parameter overrides."""
     catalogue = default_catalogue()
     params = effective_parameters(catalogue, {obligation_id: overrides})
-    book = MetricBook(data, period, params)
-    ctx = Context(data=data, period=period, tier=tier, marketplace=marketplace, metrics=book)
+    ctx = context(data, period, tier=tier, marketplace=marketplace, params=params)
     return evaluate_one(catalogue.get(obligation_id), ctx, params[obligation_id])
 
 

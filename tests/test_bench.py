@@ -3,9 +3,9 @@ baseline, compute the same metrics, or its ratios mean nothing."""
 
 import pytest
 
-from dsa_report import bench
-from dsa_report.periods import parse_period
-from dsa_report.synthetic import generate
+from dsa_report.engine.periods import parse_period
+from dsa_report.tools import bench
+from dsa_report.tools.synthetic import generate
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dsa_report.catalogue import FOLDER, CatalogueError, load_catalogue
-from dsa_report.rules import RULES
+from dsa_report.engine.catalogue import CatalogueError
+from dsa_report.engine.registry import RULES
+from dsa_report.obligations.evaluation import FOLDER, load_catalogue
 
 CONTRACT = {  # id: (article, tiers as written, default parameters) from contracts/obligations.md
     "DSA-17-SOR-COVERAGE": ("17", "PLATFORM+", {"min_share": 0.999}),

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 import tables
-from dsa_report import catalogue_docs
-from dsa_report.catalogue import FOLDER, CatalogueError, load_catalogue
-from dsa_report.catalogue_docs import COMMAND, DOCS, PARAMETER_MEANINGS, UNDOCUMENTED, main, render_markdown
-from dsa_report.rules import RULES, base
+from dsa_report.engine import outcome, registry
+from dsa_report.engine.catalogue import CatalogueError
+from dsa_report.engine.context import Context
+from dsa_report.engine.registry import RULES
+from dsa_report.obligations import wording
+from dsa_report.obligations.evaluation import FOLDER, load_catalogue
+from dsa_report.tools import catalogue_docs
+from dsa_report.tools.catalogue_docs import COMMAND, DOCS, PARAMETER_MEANINGS, UNDOCUMENTED, main, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "adding-an-obligation.md"
@@ -146,7 +150,8 @@ def extended(tmp_path: Path, monkeypatch):
     registered (for this test only)."""
     monkeypatch.setitem(RULES, "recidivism", None)  # undone after the test: the registry is left as it was
     del RULES["recidivism"]
-    exec(compile(example("rule"), "adding-an-obligation.md", "exec"), dict(vars(base)))  # noqa: S102
+    namespace = {**vars(outcome), **vars(wording), "rule": registry.rule, "Context": Context}
+    exec(compile(example("rule"), "adding-an-obligation.md", "exec"), namespace)  # noqa: S102
     folder = tmp_path / "catalogue"
     shutil.copytree(FOLDER, folder)
     shipped = (folder / "obligations.yaml").read_text(encoding="utf-8")

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dsa_report.catalogue import load_catalogue
-from dsa_report.cli import main
-from dsa_report.spec import DATASETS
-from dsa_report.synthetic import DATASET_FOLDERS, generate
+from dsa_report.ingest.contract import DATASETS
+from dsa_report.obligations.evaluation import load_catalogue
+from dsa_report.tools.commands import main
+from dsa_report.tools.synthetic import DATASET_FOLDERS, generate
 
 PERIOD = "2025-07"
 

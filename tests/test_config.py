@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from dsa_report.config import ConfigError, load_config
+from dsa_report.obligations.config import ConfigError, load_config
 
 KNOWN = {"DSA-23.1-REPEAT-INFRINGER-SUSPENSION": {"min_items": 3, "window_days": 90, "grace_days": 14},
          "DSA-30-KYBC-VERIFICATION": {"min_share": 0.95}}
@@ -65,7 +65,7 @@ def test_waiver_glob_is_allowed_and_yaml_errors_are_one_line():
 def test_the_shipped_example_config_is_valid_against_the_catalogue():
     from pathlib import Path
 
-    from dsa_report import pipeline
+    from dsa_report.app import pipeline
 
     example = Path(__file__).resolve().parents[1] / "infra" / "config" / "examplemarket.yaml"
     config = pipeline.read_config(str(example), pipeline.Clients())

@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 
 from contract_files import TDB_SAMPLES
-from dsa_report import datasets, sources
+from dsa_report.ingest import loader as datasets
+from dsa_report.ingest import sources
 
 SAMPLES = TDB_SAMPLES  # 200 real rows
 NOTICE_HEADER = "notice_id,received_at,acknowledged_at,decided_at,source_type,notifier_id,category,outcome"

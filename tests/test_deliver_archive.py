@@ -1,4 +1,4 @@
-"""deliver.py and archive.py against moto: idempotent SES delivery, S3 archive with a manifest."""
+"""delivery/ (e-mail, ledger, store) against moto: idempotent SES delivery, S3 archive with a manifest."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from dsa_report import archive, deliver, report
-from dsa_report.mail import Attachment, build_message
+from dsa_report.delivery import email as deliver
+from dsa_report.delivery import store as archive
+from dsa_report.delivery.ledger import DynamoLedger
+from dsa_report.outputs import report
+from dsa_report.outputs.mime import Attachment, build_message
 
 REGION = "eu-west-1"
 TABLE = "dsa-deliveries"
@@ -41,7 +44,7 @@ def ledger(aws):
     ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "delivery_key", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "delivery_key", "AttributeType": "S"}],
                      BillingMode="PAY_PER_REQUEST")
-    return deliver.DeliveryLedger(TABLE, ddb)
+    return DynamoLedger(TABLE, ddb)
 
 
 @pytest.fixture
@@ -133,7 +136,7 @@ def s3(aws):
 def test_archive_writes_artifacts_and_manifest(s3):
     prefix = archive.archive_prefix("ExampleMarket", "2025-H2", DOC["run"]["id"])
     assert prefix == f"ExampleMarket/2025-H2/{DOC['run']['id']}/"
-    manifest = archive.archive_run(s3, "reports", prefix, ARTIFACTS, now=NOW)
+    manifest = archive.S3Store(s3, "reports").put(prefix, ARTIFACTS, now=NOW)
     stored = json.loads(s3.get_object(Bucket="reports", Key=prefix + "manifest.json")["Body"].read())
     assert stored == manifest and manifest["created_at"].startswith("2026-01-05T06:00:41")
     assert [f["name"] for f in manifest["files"]] == list(ARTIFACTS)
@@ -150,26 +153,26 @@ def test_archive_writes_artifacts_and_manifest(s3):
 
 
 def test_latest_findings_picks_the_newest_run(s3):
-    assert archive.latest_findings(s3, "reports", "ExampleMarket", "2025-H2") is None
+    assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H2") is None
     newer = dict(DOC, run={**DOC["run"], "id": "a-newer"})
     older = dict(DOC, run={**DOC["run"], "id": "z-older"})
     for doc, when in ((newer, NOW), (older, NOW - timedelta(days=1))):  # newer written first on purpose
         prefix = archive.archive_prefix("ExampleMarket", "2025-H2", doc["run"]["id"])
-        archive.archive_run(s3, "reports", prefix, {"findings.json": json.dumps(doc).encode()}, now=when)
-    assert archive.latest_findings(s3, "reports", "ExampleMarket", "2025-H2")["run"]["id"] == "a-newer"
-    assert archive.latest_findings(s3, "reports", "ExampleMarket", "2025-H1") is None
-    assert archive.latest_findings(s3, "reports", "OtherMarket", "2025-H2") is None
+        archive.S3Store(s3, "reports").put(prefix, {"findings.json": json.dumps(doc).encode()}, now=when)
+    assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H2")["run"]["id"] == "a-newer"
+    assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H1") is None
+    assert archive.S3Store(s3, "reports").latest_findings("OtherMarket", "2025-H2") is None
 
 
 def test_latest_findings_without_manifest_uses_last_modified(s3):
     s3.put_object(Bucket="reports", Key="ExampleMarket/2025-H1/manual-1/findings.json",
                   Body=json.dumps({"run": {"id": "manual-1"}}).encode())
     s3.put_object(Bucket="reports", Key="ExampleMarket/2025-H1/manual-1/report.html", Body=b"<html>")
-    assert archive.latest_findings(s3, "reports", "ExampleMarket", "2025-H1") == {"run": {"id": "manual-1"}}
+    assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H1") == {"run": {"id": "manual-1"}}
 
 
 def test_write_local(tmp_path):
-    paths = archive.write_local(tmp_path / "out", ARTIFACTS)
+    paths = archive.FolderStore(tmp_path / "out").write(ARTIFACTS)
     assert [p.relative_to(tmp_path / "out").as_posix() for p in paths] == list(ARTIFACTS)
     assert all(p.read_bytes() == ARTIFACTS[p.relative_to(tmp_path / "out").as_posix()] for p in paths)
 
@@ -177,7 +180,7 @@ def test_write_local(tmp_path):
 @pytest.mark.parametrize("name", ["../escape.json", "/abs.json", "a//b.json", ""])
 def test_artifact_names_cannot_escape(tmp_path, name):
     with pytest.raises(ValueError):
-        archive.write_local(tmp_path, {name: b"x"})
+        archive.FolderStore(tmp_path).write({name: b"x"})
 
 
 def test_archive_prefix_rejects_path_segments():

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import duckdb
 
-from dsa_report import datasets, pipeline, sources
-from dsa_report.config import Config
-from dsa_report.periods import parse_period
+from dsa_report.app import pipeline
+from dsa_report.engine.periods import parse_period
+from dsa_report.ingest import loader as datasets
+from dsa_report.ingest import sources
+from dsa_report.obligations.config import Config
 
 NOW = datetime(2025, 8, 5, 6, 0, tzinfo=UTC)  # the run time: anything after 2025-08-06 is in the future
 PLATFORM = "ExampleMarket"

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from contract_files import FINDINGS_SCHEMA
-from dsa_report.demo import run_demo
+from dsa_report.tools.demo import run_demo
 
 SCHEMA = json.loads(FINDINGS_SCHEMA.read_text())
 

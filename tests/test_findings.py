@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from dsa_report.config import Config, Waiver
-from dsa_report.findings import apply_trend, apply_waivers, build_document, exposure
+from dsa_report.obligations.config import Config, Waiver
+from dsa_report.outputs.findings import apply_trend, apply_waivers, build_document, exposure
 
 TODAY = date(2026, 11, 28)
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dsa_report import periods
+from dsa_report.engine import periods
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -542,7 +542,7 @@ def test_handler_event_parser_accepts_every_sample_event(
     template: dict[str, Any], function: dict[str, Any], name: str, period: str, trigger: str, send: bool
 ) -> None:
     """The samples, read with the environment the template gives the function, are valid invocations."""
-    from dsa_report import events
+    from dsa_report.app import events
     env = _function_env(template, function)
     invocation = events.parse_event(_load_event(name), env, request_id="req-1",
                                     now=datetime(2027, 3, 15, tzinfo=UTC))
@@ -557,7 +557,7 @@ def test_handler_event_parser_accepts_every_sample_event(
 def test_handler_event_parser_accepts_what_the_schedules_send(
     template: dict[str, Any], function: dict[str, Any]
 ) -> None:
-    from dsa_report import events
+    from dsa_report.app import events
     env = _function_env(template, function)
     for name, (_expression, kind) in SCHEDULES.items():
         raw = _schedules(function)[name]["Properties"]["Input"]["Fn::Sub"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dsa_report import report
-from dsa_report.mail import Attachment, MessageTooLarge, build_message
+from dsa_report.outputs import report
+from dsa_report.outputs.mime import Attachment, MessageTooLarge, build_message
 
 DOC = json.loads((Path(__file__).parent / "fixtures" / "findings_sample.json").read_text(encoding="utf-8"))
 

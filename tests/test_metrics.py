@@ -4,15 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from dsa_report.metrics import (
-    METRICS,
-    MetricBook,
-    UnknownMetric,
-    compute_metric,
-    compute_metrics,
-    last_months,
-    quantile_cont,
-)
+from dsa_report.obligations.evaluation import compute_metric, compute_metrics, metric_book
+from dsa_report.obligations.metrics import METRICS, UnknownMetric, last_months, quantile_cont
 from tables import H2, Q3, action, event, make_data, notice, sor, trader, ts
 
 CONTRACT_METRICS = [
@@ -244,7 +237,7 @@ def test_repeat_infringer_metric_uses_the_obligation_parameters():
 
 
 def test_one_metric_computes_only_its_scan():
-    book = MetricBook(make_data({"notices": [notice("N1", "2025-08-01", decided_after_hours=1)]}), H2)
+    book = metric_book(make_data({"notices": [notice("N1", "2025-08-01", decided_after_hours=1)]}), H2)
     assert book.get("notice_median_decision_hours")["value"] == 1
     assert set(book._facts) == {"notices"}
     with pytest.raises(UnknownMetric):

@@ -3,10 +3,10 @@
 import json
 from datetime import date
 
-from dsa_report import rules
-from dsa_report.catalogue import load_catalogue
-from dsa_report.evaluate import evaluate_all
-from dsa_report.metrics import METRICS
+from dsa_report.engine import registry as rules
+from dsa_report.obligations.evaluation import evaluate as evaluate_all
+from dsa_report.obligations.evaluation import load_catalogue
+from dsa_report.obligations.metrics import METRICS
 from tables import H2, action, make_data, notice, sor, trader
 
 STATUSES = {"PASS", "WARN", "FAIL", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "ERROR"}
@@ -106,7 +106,8 @@ def test_the_archived_evidence_lines_are_the_items_as_json():
     from datetime import datetime
     from decimal import Decimal
 
-    from dsa_report.rules.base import Outcome, evidence_jsonl
+    from dsa_report.engine.outcome import Outcome
+    from dsa_report.outputs.evidence import evidence_jsonl
 
     plain = [{"uid": "S1", "at": datetime(2025, 7, 1, 10, 30), "day": date(2025, 7, 1), "ids": ["A", "B"],
               "tags": {"x"}, "n": 3, "big": Decimal("1.234567"), "none": None, "text": "Zoë <b>"}] * 2

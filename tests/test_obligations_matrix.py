@@ -11,10 +11,10 @@ from datetime import date
 
 import pytest
 
-from dsa_report import rules
-from dsa_report.catalogue import load_catalogue
-from dsa_report.evaluate import evaluate_all
-from dsa_report.loaded import DatasetInfo, LoadedData
+from dsa_report.engine import registry as rules
+from dsa_report.ingest.loaded import DatasetInfo, LoadedData
+from dsa_report.obligations.evaluation import evaluate as evaluate_all
+from dsa_report.obligations.evaluation import load_catalogue
 from tables import H2, action, event, make_data, notice, outcome, sor, trader, ts
 
 CATALOGUE = load_catalogue()

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from dsa_report.periods import Period
+from dsa_report.engine.periods import Period
 from tables import H2, Q3, event, make_data, outcome
 
 FRESHNESS = "DSA-34-RA-FRESHNESS"

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from dsa_report.metrics import compute_metrics
+from dsa_report.obligations.evaluation import compute_metrics
 from tables import H2, action, make_data, outcome, sor, trader
 
 REPEAT = "DSA-23.1-REPEAT-INFRINGER-SUSPENSION"

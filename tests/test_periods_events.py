@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from dsa_report.events import EventError, parse_event
-from dsa_report.periods import PeriodError, last_complete, parse_period, previous
+from dsa_report.app.events import EventError, parse_event
+from dsa_report.engine.periods import PeriodError, last_complete, parse_period, previous
 
 NOW = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 

@@ -24,13 +24,11 @@ from datetime import date, datetime, time, timedelta
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from dsa_report import spec
-from dsa_report.catalogue import default_catalogue
-from dsa_report.evaluate import effective_parameters, evaluate_one
-from dsa_report.loaded import DatasetInfo, LoadedData
-from dsa_report.metrics import MetricBook
-from dsa_report.rules import Context
-from dsa_report.rules.traders import repeat_infringer_states
+from dsa_report.engine.evaluate import effective_parameters, evaluate_one
+from dsa_report.ingest import contract as spec
+from dsa_report.ingest.loaded import DatasetInfo, LoadedData
+from dsa_report.obligations.evaluation import context, default_catalogue
+from dsa_report.obligations.facts import repeat_infringer_states
 from tables import Q3, action, make_data, sor
 
 REPEAT = "DSA-23.1-REPEAT-INFRINGER-SUSPENSION"
@@ -212,10 +210,9 @@ def load(sors: list[Statement], actions: list[Act]) -> LoadedData:
 def evaluate(data, p: dict):
     catalogue = default_catalogue()
     params = effective_parameters(catalogue, {REPEAT: p})
-    book = MetricBook(data, PERIOD, params)
-    ctx = Context(data=data, period=PERIOD, tier="PLATFORM", marketplace=False, metrics=book)
+    ctx = context(data, PERIOD, tier="PLATFORM", marketplace=False, params=params)
     outcome = evaluate_one(catalogue.get(REPEAT), ctx, params[REPEAT])
-    return outcome, repeat_infringer_states(book, params[REPEAT]), book.get("repeat_infringers_unsuspended")
+    return outcome, repeat_infringer_states(ctx.q, params[REPEAT]), ctx.metrics.get("repeat_infringers_unsuspended")
 
 
 def on(day: str) -> int:

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
 from contract_files import FINDINGS_SCHEMA
-from dsa_report import report
+from dsa_report.obligations.wording import figure
+from dsa_report.outputs import report
+from dsa_report.vocabulary import STATUSES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "findings_sample.json"
 SCHEMA = FINDINGS_SCHEMA
@@ -35,7 +37,7 @@ def test_fixture_is_a_valid_findings_document(doc):
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
     statuses = {f["status"] for f in doc["findings"]}
-    assert statuses == set(report.STATUS_ORDER)
+    assert statuses == set(STATUSES)
     assert sum(doc["summary"]["counts"].values()) == len(doc["findings"])
 
 
@@ -46,8 +48,8 @@ def test_report_shows_every_failure_with_its_evidence(doc):
         assert finding["obligation_id"] in html
         assert f"Art. {finding['article']}" in html
         assert finding["metric"]["name"] in html
-        assert f"target &gt;= {report.fmt_number(finding['metric']['threshold'])}" in html \
-            or f"target &lt;= {report.fmt_number(finding['metric']['threshold'])}" in html
+        assert f"target &gt;= {figure(finding['metric']['threshold'])}" in html \
+            or f"target &lt;= {figure(finding['metric']['threshold'])}" in html
         assert finding["remediation"] in html
         first_row = finding["evidence"]["sample"][0]
         assert f"<td>{first_row['trader_id']}</td>" in html
@@ -61,9 +63,9 @@ def test_report_orders_findings_by_status(doc):
     html = report.render_report_html(doc)
     findings_part = html[html.index("<h2>Findings</h2>"):]
     positions = {
-        status: findings_part.index(f'class="finding finding-{status}"') for status in report.STATUS_ORDER
+        status: findings_part.index(f'class="finding finding-{status}"') for status in STATUSES
     }
-    assert sorted(positions, key=positions.get) == list(report.STATUS_ORDER)
+    assert sorted(positions, key=positions.get) == list(STATUSES)
 
 
 def test_report_shows_waiver_missing_error_quality_and_metrics(doc):

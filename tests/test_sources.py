@@ -15,9 +15,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from dsa_report import sources
-from dsa_report.sources import Collected, DataFile, SourceError, cleanup, collect, read_text
-from dsa_report.spec import DATASETS
+from dsa_report.ingest import sources
+from dsa_report.ingest.contract import DATASETS
+from dsa_report.ingest.sources import Collected, DataFile, SourceError, cleanup, collect, read_text
 
 REGION = "eu-west-1"
 BUCKET = "dsa-transparency"

@@ -14,9 +14,9 @@ import duckdb
 import pytest
 import yaml
 
-from dsa_report import spec
-from dsa_report.synthetic import DATASET_FOLDERS, EXPECTED_STATUS, Plan, generate
-from dsa_report.synthetic.files import Writer
+from dsa_report.ingest import contract as spec
+from dsa_report.tools.synthetic import DATASET_FOLDERS, EXPECTED_STATUS, Plan, generate
+from dsa_report.tools.synthetic.files import Writer
 
 START, END = date(2025, 10, 1), date(2025, 10, 31)
 SCALE = 2000
@@ -441,7 +441,7 @@ def test_plan_names_every_obligation_of_the_catalogue(market):
     assert plan.platform == "ExampleMarket" and (plan.period_start, plan.period_end) == (START, END)
     assert plan.planted["expected_status"] == EXPECTED_STATUS
     assert set(EXPECTED_STATUS.values()) <= {"PASS", "WARN", "FAIL"}
-    catalogue = Path(__file__).resolve().parents[1] / "functions" / "dsa_report" / "catalogue"
+    catalogue = Path(__file__).resolve().parents[1] / "functions" / "dsa_report" / "obligations" / "catalogue"
     ids = {o["id"] for f in catalogue.glob("*.yaml") for o in (yaml.safe_load(f.read_text()) or {}).get(
         "obligations", [])}
     if ids:  # the catalogue is someone else's module: compare only when it is there

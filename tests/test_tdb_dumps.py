@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from contract_files import TDB_SAMPLES
-from dsa_report import pipeline
-from dsa_report.config import Config
-from dsa_report.periods import parse_period
+from dsa_report.app import pipeline
+from dsa_report.engine.periods import parse_period
+from dsa_report.obligations.config import Config
 
 SAMPLES = TDB_SAMPLES
 FULL = ("uuid decision_visibility decision_visibility_other end_date_visibility_restriction decision_monetary "

@@ -13,8 +13,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dsa_report import pipeline
-from dsa_report.events import parse_event
+from dsa_report.app import pipeline
+from dsa_report.app.events import parse_event
+from dsa_report.app.settings import Settings
+from dsa_report.vocabulary import FAILED, SENT
 
 logger = Logger(service="dsa-report")
 tracer = Tracer(service="dsa-report")
@@ -26,7 +28,8 @@ metrics = Metrics(namespace="DSAReport", service="dsa-report")
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    invocation = parse_event(event, os.environ, request_id=context.aws_request_id, now=now)
+    settings = Settings.from_env(os.environ)  # read once, then passed down
+    invocation = parse_event(event, settings, request_id=context.aws_request_id, now=now)
     clients = pipeline.Clients()
     config = pipeline.read_config(invocation.config_uri, clients)
     source = invocation.source or config.source
@@ -36,14 +39,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = pipeline.RunRequest(
         config=config, period=invocation.period, source=source, trigger=invocation.trigger,
         trigger_time=invocation.trigger_time, send=invocation.send, now=now,
-        reports_bucket=os.environ.get("REPORTS_BUCKET"), ledger_table=os.environ.get("LEDGER_TABLE"),
+        reports_bucket=settings.reports_bucket, ledger_table=settings.ledger_table,
     )
-    result = pipeline.run(request, clients=clients, progress=lambda step, fields: logger.info(step, extra=fields))
+    result = pipeline.run(request, clients=clients, settings=settings,
+                          progress=lambda step, fields: logger.info(step, extra=fields))
     for status, count in result.counts.items():
         metrics.add_metric(name=f"Findings{status.title().replace('_', '')}", unit=MetricUnit.Count, value=count)
-    sent = sum(1 for d in result.deliveries if d.status == "sent")
+    sent = sum(1 for d in result.deliveries if d.status == SENT)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=sent)
-    failed = [d for d in result.deliveries if d.status == "failed"]
+    failed = [d for d in result.deliveries if d.status == FAILED]
     summary = {
         "run_id": result.document["run"]["id"],
         "platform": config.platform,

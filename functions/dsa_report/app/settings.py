@@ -1,0 +1,29 @@
+"""The deployment's settings, read once from the environment (the Lambda function's variables, or the shell)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_uri: str | None = None  # DSA_CONFIG: the config when the event names none
+    period_kind: str = "month"  # DSA_PERIOD_KIND: the schedule's kind of period when the event names none
+    reports_bucket: str | None = None  # REPORTS_BUCKET: the archive
+    ledger_table: str | None = None  # LEDGER_TABLE: the delivery ledger (DynamoDB)
+    workdir: str | None = None  # DSA_WORKDIR: where downloads and spill files go (default: the temp folder)
+    memory_limit: str | None = None  # DSA_MEMORY_LIMIT: DuckDB's memory limit, e.g. "8GB"
+    database_on_disk: bool = False  # DSA_DATABASE=file: tables in a compressed file, for periods beyond memory
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            config_uri=env.get("DSA_CONFIG") or None,
+            period_kind=env.get("DSA_PERIOD_KIND") or "month",
+            reports_bucket=env.get("REPORTS_BUCKET") or None,
+            ledger_table=env.get("LEDGER_TABLE") or None,
+            workdir=env.get("DSA_WORKDIR") or None,
+            memory_limit=env.get("DSA_MEMORY_LIMIT") or None,
+            database_on_disk=env.get("DSA_DATABASE", "memory") == "file",
+        )

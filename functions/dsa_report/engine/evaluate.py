@@ -1,0 +1,47 @@
+"""Evaluate every obligation of the catalogue on one period: one Outcome each, in the contract's order of
+decision: tier outside applies_to -> NOT_APPLICABLE; a missing dataset, column or register file ->
+INSUFFICIENT_DATA; else the rule decides. A rule that raises gives ERROR for its obligation only."""
+
+from __future__ import annotations
+
+from ..ingest.loaded import LoadedData
+from ..vocabulary import ERROR, INSUFFICIENT_DATA, NOT_APPLICABLE
+from .catalogue import Catalogue, Obligation
+from .context import Context
+from .outcome import Outcome
+from .registry import RULES
+
+
+def effective_parameters(catalogue: Catalogue, overrides: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Obligation id -> catalogue defaults merged with the platform's overrides."""
+    overrides = overrides or {}
+    return {ob.id: {**ob.parameters, **(overrides.get(ob.id) or {})} for ob in catalogue}
+
+
+def missing_inputs(ob: Obligation, data: LoadedData) -> list[str]:
+    """What the obligation needs and the data lacks: "dataset x", "column x.y", "register z"."""
+    missing = [m for ds in ob.datasets for m in data.missing(ds, ob.columns.get(ds, ()))]
+    return missing + [f"register {r}" for r in ob.registers if r not in data.registers]
+
+
+def evaluate_one(ob: Obligation, ctx: Context, parameters: dict) -> Outcome:
+    if not ob.applies(ctx.tier, ctx.marketplace):
+        kind = f"{ctx.tier}, not a marketplace" if ob.marketplace_only and ctx.tier == "VLOP" else ctx.tier
+        return Outcome(NOT_APPLICABLE,
+                       f"This obligation applies to {ob.scope_text()}; platform tier is {kind}.")
+    missing = missing_inputs(ob, ctx.data)
+    if missing:
+        return Outcome(INSUFFICIENT_DATA, f"Cannot be evaluated: {', '.join(missing)} missing or empty.",
+                       missing=missing)
+    evaluator = RULES.get(ob.rule)
+    if evaluator is None:
+        return Outcome(ERROR, f"The catalogue names rule {ob.rule!r}, which no evaluator registered.")
+    try:
+        return evaluator(ctx, parameters)
+    except Exception as exc:  # one broken check must not stop the others, and is never a PASS
+        return Outcome(ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def evaluate_all(catalogue: Catalogue, ctx: Context, params: dict[str, dict]) -> list[tuple[Obligation, Outcome, dict]]:
+    """[(obligation, outcome, effective parameters)] in catalogue order."""
+    return [(ob, evaluate_one(ob, ctx, params[ob.id]), params[ob.id]) for ob in catalogue]

@@ -1,0 +1,6 @@
+"""The evaluators the catalogue names in its `rule` fields, one module per theme.
+
+Importing the package registers every rule in `engine.registry.RULES` (name -> fn(ctx, parameters) -> Outcome).
+"""
+
+from . import complaints, listings, notices, publications, risk, sor, traders  # noqa: F401  (registers)

@@ -1,0 +1,125 @@
+"""The findings document (contracts/findings.schema.json): outcomes + waivers + trend + exposure + summary."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ..obligations.config import Config, Waiver
+from ..vocabulary import STATUSES
+from ..vocabulary import WAIVABLE as BAD
+
+SCHEMA_VERSION = "1"
+FINE_SHARE = 0.06  # Art. 74(1): up to 6 % of total worldwide annual turnover
+PERIODIC_PENALTY_SHARE = 0.05  # Art. 76: up to 5 % of average daily turnover, per day
+
+
+def finding(obligation, outcome, parameters: dict[str, Any]) -> dict[str, Any]:
+    """One finding of the document from an obligation of the catalogue and the outcome of its rule."""
+    result: dict[str, Any] = {
+        "obligation_id": obligation.id,
+        "article": obligation.article,
+        "title": obligation.title,
+        "severity": obligation.severity,
+        "status": outcome.status,
+        "message": outcome.message,
+        "parameters": parameters,
+        "evidence": {**outcome.evidence, "count": int(outcome.evidence.get("count", 0)),
+                     "sample": list(outcome.evidence.get("sample", []))},
+        "remediation": obligation.remediation.strip(),
+    }
+    if outcome.metric:
+        result["metric"] = outcome.metric
+    if outcome.missing:
+        result["missing"] = list(outcome.missing)
+    return result
+
+
+def apply_waivers(findings: list[dict], waivers: tuple[Waiver, ...], today: date) -> dict[str, list[dict]]:
+    """A covered WARN/FAIL becomes WAIVED (the underlying status kept); expired and unmatched are listed.
+
+    A waiver applies up to and including its `expires` date.
+    """
+    report: dict[str, list[dict]] = {"applied": [], "expired": [], "unmatched": []}
+    for waiver in waivers:
+        matched = [f for f in findings if waiver.matches(f["obligation_id"])]
+        if waiver.expires < today:
+            report["expired"].append({**waiver.to_json(), "obligations": [f["obligation_id"] for f in matched]})
+            continue
+        covered = [f for f in matched if f["status"] in ("WARN", "FAIL")]
+        if not covered:
+            report["unmatched"].append(waiver.to_json())
+            continue
+        for f in covered:
+            f["waived_status"] = f["status"]
+            f["status"] = "WAIVED"
+            f["waiver"] = waiver.to_json()
+        report["applied"].append({**waiver.to_json(), "obligations": [f["obligation_id"] for f in covered]})
+    return report
+
+
+def apply_trend(findings: list[dict], previous: dict | None) -> None:
+    """previous_status / previous metric value from the archived findings of the previous period, and a
+    `trend` word a reader can sort by: new, persisting (a FAIL or WARN both times) or improved."""
+    before = {f["obligation_id"]: f for f in (previous or {}).get("findings", [])}
+    for f in findings:
+        old = before.get(f["obligation_id"])
+        f["previous_status"] = old["status"] if old else None
+        if old and old.get("metric") and f.get("metric"):
+            f["metric"]["previous_value"] = old["metric"].get("value")
+        if previous is None:
+            continue
+        now_bad, was_bad = f["status"] in BAD, bool(old) and old["status"] in BAD
+        if now_bad:
+            f["trend"] = "persisting" if was_bad and old["status"] == f["status"] else "new"
+        elif was_bad and f["status"] == "PASS":
+            f["trend"] = "improved"
+
+
+def exposure(findings: list[dict], turnover_eur: float | None) -> dict[str, Any] | None:
+    """Art. 74 / 76 ceilings set by law when any obligation FAILs: legal maxima, not predictions."""
+    if turnover_eur is None:
+        return None
+    failing = [f["obligation_id"] for f in findings if f["status"] == "FAIL"]
+    if not failing:
+        return {"max_fine_eur": None, "max_periodic_penalty_per_day_eur": None, "turnover_eur": turnover_eur,
+                "basis": "no obligation is FAIL: no ceiling applies"}
+    return {
+        "max_fine_eur": round(turnover_eur * FINE_SHARE, 2),
+        "max_periodic_penalty_per_day_eur": round(turnover_eur * PERIODIC_PENALTY_SHARE / 365, 2),
+        "turnover_eur": turnover_eur,
+        "basis": "legal ceilings of Art. 74(1) DSA (6 % of worldwide annual turnover; 74(1)(c) for binding "
+                 "commitments) and Art. 76 (5 % of average daily turnover per day); not a prediction",
+        "failing_obligations": failing,
+    }
+
+
+def order_key(f: dict) -> tuple:
+    """FAIL first; within a status, new failures before persisting ones, then by id."""
+    return (STATUSES.index(f["status"]), f.get("trend") == "persisting", f["obligation_id"])
+
+
+def build_document(*, run: dict, config: Config, quality: dict, metrics: dict, findings: list[dict],
+                   today: date, previous: dict | None) -> dict[str, Any]:
+    """Assemble findings.json; `findings` are mutated in place (waivers, trend)."""
+    waivers = apply_waivers(findings, config.waivers, today)
+    apply_trend(findings, previous)
+    findings.sort(key=order_key)
+    counts = {status: 0 for status in STATUSES}
+    for f in findings:
+        counts[f["status"]] += 1
+    summary: dict[str, Any] = {"counts": counts, "waivers": waivers}
+    resolved = [{"obligation_id": f["obligation_id"], "previous_status": f["previous_status"]}
+                for f in findings if f.get("trend") == "improved"]
+    summary["trend"] = {"previous_run": (previous or {}).get("run", {}).get("id"), "resolved": resolved}
+    ceilings = exposure(findings, config.turnover_eur)
+    if ceilings:
+        summary["exposure"] = ceilings
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": run,
+        "data_quality": quality,
+        "metrics": metrics,
+        "findings": findings,
+        "summary": summary,
+    }

@@ -1,9 +1,0 @@
-"""The evaluators the catalogue names in its `rule` fields, one module per theme.
-
-Importing the package registers every rule in `RULES` (name -> function(ctx, parameters) -> Outcome).
-"""
-
-from . import complaints, listings, notices, publications, risk, sor, traders  # noqa: F401  (registers)
-from .base import RULES, Context, Outcome
-
-__all__ = ["RULES", "Context", "Outcome"]
