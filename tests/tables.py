@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from dsa_report.engine.evaluate import effective_parameters, evaluate_one
-from dsa_report.engine.outcome import Outcome
+from dsa_report.engine.outcome import Outcome, jsonable
 from dsa_report.engine.periods import Period
 from dsa_report.ingest import contract as spec
 from dsa_report.ingest.loaded import DatasetInfo, LoadedData
@@ -116,3 +116,8 @@ def trader(tid: str, **columns) -> dict:
         "kyc_payment_account": True,
         "kyc_self_certification": True,
     } | columns
+
+
+def items(outcome: Outcome) -> list:
+    """An outcome's full evidence list as JSON values (as archived)."""
+    return jsonable(outcome.items)

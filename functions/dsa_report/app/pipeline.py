@@ -135,7 +135,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    evidence = {ob.id: outcome.rows for ob, outcome, _ in outcomes if outcome.rows}
+    evidence = {ob.id: outcome.items for ob, outcome, _ in outcomes if outcome.items}
     found = [findings.finding(ob, outcome, params) for ob, outcome, params in outcomes]
     prior = _previous_findings(request, clients)
     document = findings.build_document(

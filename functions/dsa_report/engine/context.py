@@ -28,3 +28,8 @@ class Context:
     def bounds(self) -> tuple[datetime, datetime]:
         """Timestamps of the period: `ts >= start AND ts < end_exclusive`."""
         return self.q.bounds
+
+
+def query_handle(data: LoadedData, period: Period) -> Query:
+    """The query handle over the loaded tables for one period: the one place that holds the connection."""
+    return Query(data.con, period)

@@ -23,14 +23,11 @@ class Outcome:
     message: str  # one sentence a compliance officer understands, with the numbers
     metric: dict | None = None  # {name, value, unit, comparator, threshold}
     evidence: dict = field(default_factory=lambda: {"count": 0, "sample": []})
-    rows: list[dict] = field(default_factory=list)  # the full evidence list as the rule built it (archived)
+    # The full evidence list as the rule built it, worst first (sample = its first 20 as JSON values). Kept
+    # raw: the archive encodes it with the C JSON encoder (outputs.evidence), since walking hundreds of
+    # thousands of items in Python here cost seconds a run.
+    items: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # ["dataset notices", "column traders.x", "register y"]
-
-    @property
-    def items(self) -> list[dict]:
-        """The full evidence list as JSON values (sample = items[:20]). The archive writes `rows` with a JSON
-        encoder instead: walking hundreds of thousands of rows in Python here cost seconds a run."""
-        return [jsonable(row) for row in self.rows]
 
 
 
@@ -90,7 +87,7 @@ def finish(
     rows = list(items)
     ev = {"count": len(rows) if count is None else count, "sample": [jsonable(i) for i in rows[:SAMPLE_SIZE]]}
     ev.update(jsonable(evidence))
-    return Outcome(status, message, metric=metric, evidence=ev, rows=rows)
+    return Outcome(status, message, metric=metric, evidence=ev, items=rows)
 
 
 def not_applicable(message: str) -> Outcome:

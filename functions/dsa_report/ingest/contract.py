@@ -35,6 +35,8 @@ class Dataset:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = field(default=())
+    dedupe_by: str | None = None  # rows sharing `key` are duplicates: the one with the earliest value of
+    #                                this column is kept (SoRs: `created_at`, as the TDB keeps the first)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -78,6 +80,7 @@ CATEGORIES = CATEGORIES_V2 | frozenset(CATEGORY_V1_TO_V2) | CATEGORIES_V1_ONLY
 STATEMENTS_OF_REASONS = Dataset(
     "statements_of_reasons",
     key=("platform_name", "platform_uid"),
+    dedupe_by="created_at",
     columns=(
         Column("platform_name", required=True),
         Column("platform_uid", required=True),
@@ -226,7 +229,14 @@ TABLES = {
     "active_recipients": "active_recipients",
 }
 
-REGISTERS = ("risk_assessments", "launches", "commitments", "publications", "audits")
+# register file name -> its top-level key (data contract)
+REGISTERS = {
+    "risk_assessments": "assessments",
+    "launches": "launches",
+    "commitments": "commitments",
+    "publications": "publications",
+    "audits": "audits",
+}
 
 SQL_TYPES = {
     "text": "VARCHAR", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT",

@@ -165,8 +165,8 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
         _keep_platform(con, table, platform_names, q)
     if _collect_quarantine(con, dataset, table, q, loaded, latest, platform_names):
         con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
-    if dataset is STATEMENTS_OF_REASONS:
-        _dedupe(con, table, q)
+    if dataset.dedupe_by:
+        _dedupe(con, table, dataset, q)
     for bookkeeping in ("_reason", "_src"):  # NULL on every row left, yet 16 bytes a row in memory
         con.execute(f"ALTER TABLE {table} DROP COLUMN {bookkeeping}")
     q.rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -527,8 +527,8 @@ def _keep_platform(con, table: str, names: list[str], q: _Quality) -> None:
     q.extra["other_platform"] = int(others)
 
 
-def _dedupe(con, table: str, q: _Quality) -> None:
-    """One SoR per (platform_name, platform_uid): the earliest created_at is kept.
+def _dedupe(con, table: str, dataset: Dataset, q: _Quality) -> None:
+    """One row per `dataset.key` (SoRs: platform_name, platform_uid): the earliest `dataset.dedupe_by` is kept.
 
     One aggregate over a hash of the key finds the keys that may be duplicated (one 8-byte group key instead
     of two strings); only their rows are ranked, by the key itself, so a hash collision costs nothing but a
@@ -536,15 +536,16 @@ def _dedupe(con, table: str, q: _Quality) -> None:
     apart by a hash of their content, so the row kept does not depend on the order the parallel load stored
     them in.
     """
+    key, s_key = ", ".join(dataset.key), ", ".join(f"s.{c}" for c in dataset.key)
     suspects = con.execute(  # CREATE TABLE AS returns how many rows it wrote: no separate count
-        f"CREATE OR REPLACE TEMP TABLE dup_keys AS SELECT hash(platform_name, platform_uid) AS h "
+        f"CREATE OR REPLACE TEMP TABLE dup_keys AS SELECT hash({key}) AS h "
         f"FROM {table} GROUP BY h HAVING count(*) > 1").fetchone()[0]
     removed = 0
     if suspects:
         removed = con.execute(
             f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT s.rowid, row_number() OVER ("
-            f"PARTITION BY s.platform_name, s.platform_uid ORDER BY s.created_at NULLS LAST, hash(s), s.rowid) AS n "
-            f"FROM {table} s WHERE hash(s.platform_name, s.platform_uid) IN (SELECT h FROM dup_keys)) WHERE n > 1)"
+            f"PARTITION BY {s_key} ORDER BY s.{dataset.dedupe_by} NULLS LAST, hash(s), s.rowid) AS n "
+            f"FROM {table} s WHERE hash({s_key}) IN (SELECT h FROM dup_keys)) WHERE n > 1)"
         ).fetchone()[0]
     con.execute("DROP TABLE dup_keys")
     q.extra["duplicates_removed"] = int(removed)

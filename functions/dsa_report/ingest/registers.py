@@ -10,14 +10,8 @@ from typing import Any
 
 import yaml
 
-# register file name -> its top-level key (data contract)
-TOP_LEVEL_KEYS = {
-    "risk_assessments": "assessments",
-    "launches": "launches",
-    "commitments": "commitments",
-    "publications": "publications",
-    "audits": "audits",
-}
+from .contract import REGISTERS
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -43,7 +37,7 @@ def parse_register(name: str, path: Path) -> list[dict]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
                          f"{str(exc).splitlines()[0]}") from None
-    key = TOP_LEVEL_KEYS[name]
+    key = REGISTERS[name]
     if not isinstance(doc, dict) or key not in doc:
         raise ValueError(f"top-level key '{key}' is missing")
     entries = doc[key] or []

@@ -20,34 +20,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import boto3
-from boto3.s3.transfer import TransferConfig
-from botocore.client import BaseClient
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
+from . import s3
 from .contract import DATASETS, REGISTERS
+from .errors import FetchError, SourceError
 
 _MIB = 1 << 20
 _GIB = 1 << 30
-_BUFFER = _MIB  # copy buffer for S3 bodies and zip members: large reads, bounded memory
-# One streamed GET is fastest below ~128 MB (ranged GETs each cost a request, and moto server re-reads the
-# whole object per range). Above it, 64 MB parts fetched 4 at a time raise the per-object throughput on
-# real S3; 1 MB socket reads keep Python overhead negligible while s3transfer's IO queue stays small.
-_MULTIPART_THRESHOLD = 128 * _MIB
-_TRANSFER = TransferConfig(multipart_threshold=_MULTIPART_THRESHOLD, multipart_chunksize=64 * _MIB,
-                           max_concurrency=4, io_chunksize=_MIB)
+_BUFFER = _MIB  # copy buffer for zip members: large reads, bounded memory
 _MAX_ZIP_DEPTH = 5  # the TDB dumps nest 2 levels; a zip quine must not recurse forever
 _RATIO_FLOOR = _MIB  # members below this are never suspected, however well they compress
 _SUFFIXES = ((".csv", "csv"), (".csv.gz", "csv"), (".jsonl", "jsonl"), (".jsonl.gz", "jsonl"),
              (".parquet", "parquet"), (".zip", "zip"))
 _REGISTER_EXTS = ("yaml", "yml", "json")
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
-
-
-class SourceError(Exception):
-    """The data location itself cannot be used (missing folder or bucket, access denied)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +130,7 @@ class _Budget:
 class _Run:
     """Fetch (S3 only) and unzip one file or register; called from the worker threads."""
 
-    def __init__(self, workdir: Path, limits: tuple[int, int], client: BaseClient | None = None,
+    def __init__(self, workdir: Path, limits: tuple[int, int], client: Any | None = None,
                  bucket: str | None = None) -> None:
         self.workdir, self.limits, self.client, self.bucket = workdir, limits, client, bucket
 
@@ -152,7 +139,7 @@ class _Run:
             item.local.stat()  # a dangling link or an unreadable folder fails here, with its reason
             return item.local
         target = self.workdir.joinpath(*item.parts)
-        _download(self.client, self.bucket, item.key, item.size, target)
+        s3.download(self.client, self.bucket, item.key, item.size, target)
         return target
 
     def take(self, job: tuple[str, _Item]) -> _Part:
@@ -160,7 +147,7 @@ class _Run:
         part = _Part()
         try:
             path = self.fetch(item)
-        except (ClientError, BotoCoreError, OSError) as err:
+        except (FetchError, OSError) as err:
             part.unreadable.append(Unreadable(dataset, item.origin, _reason("cannot fetch", err)))
             return part
         kind = _kind(item.parts[-1])
@@ -181,11 +168,11 @@ class _Run:
             return Unreadable("registers", items[0].origin, "empty file")
         try:
             return self.fetch(items[0])
-        except (ClientError, BotoCoreError, OSError) as err:
+        except (FetchError, OSError) as err:
             return Unreadable("registers", items[0].origin, _reason("cannot fetch", err))
 
 
-def collect(source: str, workdir: Path, *, s3_client: BaseClient | None = None, max_workers: int = 8,
+def collect(source: str, workdir: Path, *, s3_client: Any | None = None, max_workers: int = 8,
             max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500) -> Collected:
     """List the source, fetch its data files into `workdir` (S3) and expand zips there; return when all
     is fetched. `fetching()` does the same but lets the first dataset load while the others arrive."""
@@ -198,7 +185,7 @@ def collect(source: str, workdir: Path, *, s3_client: BaseClient | None = None, 
 
 
 @contextmanager
-def fetching(source: str, workdir: Path, *, s3_client: BaseClient | None = None, max_workers: int = 8,
+def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_workers: int = 8,
              max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500) -> Iterator[Collected]:
     """List the source and start fetching its files in the background, dataset by dataset in the order of
     spec.DATASETS, so the loader can read one dataset while the next ones download (`Collected.wait`).
@@ -211,8 +198,8 @@ def fetching(source: str, workdir: Path, *, s3_client: BaseClient | None = None,
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if source.startswith("s3://"):
-        bucket, prefix = _split_s3(source)
-        client = s3_client or _default_client(max_workers)
+        bucket, prefix = s3.split(source)
+        client = s3_client or s3.default_client(max_workers)
         run = _Run(workdir, (max_unzipped_bytes, max_ratio), client, bucket)
         normalised, items = f"s3://{bucket}/{prefix}", _list_s3(client, bucket, prefix)
     else:
@@ -250,18 +237,10 @@ def fetching(source: str, workdir: Path, *, s3_client: BaseClient | None = None,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def read_text(source: str, *, s3_client: BaseClient | None = None) -> str:
+def read_text(source: str, *, s3_client: Any | None = None) -> str:
     """The text of one file (e.g. the config YAML) from a local path or an `s3://bucket/key` URI."""
     if source.startswith("s3://"):
-        bucket, key = _split_s3(source, folder=False)
-        if not key:
-            raise SourceError(f"{source} names a bucket, not a file")
-        try:
-            data = (s3_client or _default_client(1)).get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as err:
-            raise _s3_error(err, bucket, source) from None
-        except BotoCoreError as err:
-            raise SourceError(f"cannot read {source}: {_one_line(err)}") from None
+        data = s3.read(s3_client, source)
     else:
         try:
             data = Path(source).expanduser().read_bytes()
@@ -296,50 +275,15 @@ def cleanup(files: Iterable[DataFile | Path], workdir: Path) -> int:
 # ---------------------------------------------------------------- listing
 
 
-def _split_s3(uri: str, *, folder: bool = True) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    if not bucket:
-        raise SourceError(f"no bucket in {uri!r} (expected s3://bucket/prefix/)")
-    if folder and key and not key.endswith("/"):
-        key += "/"
-    return bucket, key
-
-
-def _default_client(max_workers: int) -> BaseClient:
-    """`boto3.client("s3")` (honours AWS_ENDPOINT_URL) with a connection per concurrent request."""
-    pool = max(10, max_workers * _TRANSFER.max_request_concurrency)
-    return boto3.client("s3", config=Config(max_pool_connections=pool))
-
-
-def _s3_error(err: ClientError, bucket: str, what: str) -> SourceError:
-    code = str(err.response.get("Error", {}).get("Code", ""))
-    if code == "NoSuchBucket":
-        return SourceError(f"S3 bucket {bucket!r} does not exist")
-    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-        return SourceError(f"access denied to S3 bucket {bucket!r} ({code}) reading {what}")
-    if code in ("NoSuchKey", "404"):
-        return SourceError(f"{what} does not exist")
-    return SourceError(f"cannot read {what}: {_one_line(err)}")
-
-
-def _list_s3(client: BaseClient, bucket: str, prefix: str) -> list[_Item]:
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+def _list_s3(client: Any, bucket: str, prefix: str) -> list[_Item]:
     items = []
-    try:
-        for page in pages:
-            for obj in page.get("Contents", []):
-                key, rel = obj["Key"], obj["Key"][len(prefix):]
-                if key.endswith("/"):  # a "folder" made in the console
-                    continue
-                parts = _safe_parts(rel)
-                safe = parts is not None
-                parts = parts if safe else tuple(p for p in rel.split("/") if p)
-                if parts:
-                    items.append(_Item(parts, f"s3://{bucket}/{key}", obj["Size"], key=key, safe=safe))
-    except ClientError as err:
-        raise _s3_error(err, bucket, f"s3://{bucket}/{prefix}") from None
-    except BotoCoreError as err:
-        raise SourceError(f"cannot list s3://{bucket}/{prefix}: {_one_line(err)}") from None
+    for key, size in s3.list_objects(client, bucket, prefix):
+        rel = key[len(prefix):]
+        parts = _safe_parts(rel)
+        safe = parts is not None
+        parts = parts if safe else tuple(p for p in rel.split("/") if p)
+        if parts:
+            items.append(_Item(parts, f"s3://{bucket}/{key}", size, key=key, safe=safe))
     if not items:
         raise SourceError(f"nothing found under s3://{bucket}/{prefix} (check the bucket and prefix)")
     return items
@@ -395,24 +339,6 @@ def _register_candidate(item: _Item, candidates: dict[str, list[_Item]], errors:
 
 
 # ---------------------------------------------------------------- fetching and unzipping
-
-
-def _download(client: BaseClient, bucket: str, key: str, size: int, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if size >= _MULTIPART_THRESHOLD:
-        client.download_file(bucket, key, str(target), Config=_TRANSFER)
-        return
-    partial = target.with_name(target.name + ".part")
-    try:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"]
-        try:
-            with open(partial, "wb") as out:
-                shutil.copyfileobj(body, out, _BUFFER)
-        finally:
-            body.close()
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budget: _Budget,

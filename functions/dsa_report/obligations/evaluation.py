@@ -10,11 +10,10 @@ from typing import Any
 
 from ..engine import catalogue as engine_catalogue
 from ..engine.catalogue import Catalogue, Obligation
-from ..engine.context import Context
+from ..engine.context import Context, query_handle
 from ..engine.evaluate import effective_parameters, evaluate_all
 from ..engine.outcome import Outcome
 from ..engine.periods import Period
-from ..engine.query import Query
 from ..engine.registry import RULES
 from ..ingest.loaded import LoadedData
 from . import rules  # noqa: F401  (registers every rule)
@@ -55,7 +54,7 @@ def metric_settings(params: dict[str, dict] | None = None) -> Settings:
 
 
 def metric_book(data: LoadedData, period: Period, params: dict[str, dict] | None = None) -> MetricBook:
-    return MetricBook(data, Query(data.con, period), metric_settings(params))
+    return MetricBook(data, query_handle(data, period), metric_settings(params))
 
 
 def compute_metrics(data: LoadedData, period: Period, params: dict[str, dict] | None = None) -> dict[str, dict]:

@@ -10,7 +10,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=encodable)
 
 
 def evidence_jsonl(rows: list[dict]) -> bytes:
-    """An evidence list as JSON lines, equal to `Outcome.items` line by line. The large lists (hundreds of
+    """An evidence list as JSON lines, equal to `jsonable(item)` line by line. The large lists (hundreds of
     thousands of SoRs or items) hold no floats, so the C encoder writes them straight, converting timestamps
     as it meets them; a list with a float (rounded to 4 decimals) is walked by `jsonable` first."""
     if any(type(v) is float for row in rows for v in row.values()):

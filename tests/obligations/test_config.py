@@ -67,7 +67,7 @@ def test_the_shipped_example_config_is_valid_against_the_catalogue():
 
     from dsa_report.app import pipeline
 
-    example = Path(__file__).resolve().parents[1] / "infra" / "config" / "examplemarket.yaml"
+    example = Path(__file__).resolve().parents[2] / "infra" / "config" / "examplemarket.yaml"
     config = pipeline.read_config(str(example), pipeline.Clients())
     assert config.tier == "VLOP" and [a.name for a in config.audiences] == ["board", "compliance",
                                                                           "trust_and_safety"]

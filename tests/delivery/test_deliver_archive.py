@@ -7,7 +7,6 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from email.policy import default
-from pathlib import Path
 
 import boto3
 import pytest
@@ -15,6 +14,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from contract_files import FIXTURES
 from dsa_report.delivery import email as deliver
 from dsa_report.delivery import store as archive
 from dsa_report.delivery.ledger import DynamoLedger
@@ -24,7 +24,7 @@ from dsa_report.outputs.mime import Attachment, build_message
 REGION = "eu-west-1"
 TABLE = "dsa-deliveries"
 NOW = datetime(2026, 1, 5, 6, 0, 41, tzinfo=UTC)
-DOC = json.loads((Path(__file__).parent / "fixtures" / "findings_sample.json").read_text(encoding="utf-8"))
+DOC = json.loads((FIXTURES / "findings_sample.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from dsa_report.engine import registry as rules
 from dsa_report.obligations.evaluation import evaluate as evaluate_all
 from dsa_report.obligations.evaluation import load_catalogue
 from dsa_report.obligations.metrics import METRICS
-from tables import H2, action, make_data, notice, sor, trader
+from tables import H2, action, items, make_data, notice, sor, trader
 
 STATUSES = {"PASS", "WARN", "FAIL", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "ERROR"}
 
@@ -38,7 +38,7 @@ def test_every_obligation_gets_one_status_and_every_metric_a_value_or_reason():
     assert list(metrics) == [m.name for m in METRICS]
     assert all(m["value"] is not None or m["reason"] for m in metrics.values())
     for _, o, _ in results:  # what findings.json will carry must serialise
-        json.dumps({"metric": o.metric, "evidence": o.evidence, "items": o.items, "missing": o.missing})
+        json.dumps({"metric": o.metric, "evidence": o.evidence, "items": items(o), "missing": o.missing})
         assert o.evidence["count"] >= len(o.evidence["sample"]) and len(o.evidence["sample"]) <= 20
 
 
@@ -113,7 +113,7 @@ def test_the_archived_evidence_lines_are_the_items_as_json():
               "tags": {"x"}, "n": 3, "big": Decimal("1.234567"), "none": None, "text": "Zoë <b>"}] * 2
     with_float = [{"uid": "S2", "hours": 1 / 3}, {"uid": "S3", "hours": float("inf")}]
     for rows in (plain, with_float):
-        outcome = Outcome("FAIL", "m", rows=rows)
+        outcome = Outcome("FAIL", "m", items=rows)
         lines = evidence_jsonl(rows).decode().splitlines()
-        assert [json.loads(line) for line in lines] == outcome.items
+        assert [json.loads(line) for line in lines] == items(outcome)
     assert json.loads(evidence_jsonl(with_float).decode().splitlines()[0]) == {"uid": "S2", "hours": 0.3333}

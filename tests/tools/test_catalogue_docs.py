@@ -19,7 +19,7 @@ from dsa_report.obligations.evaluation import FOLDER, load_catalogue
 from dsa_report.tools import catalogue_docs
 from dsa_report.tools.catalogue_docs import COMMAND, DOCS, PARAMETER_MEANINGS, UNDOCUMENTED, main, render_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "adding-an-obligation.md"
 CONTRACT_IDS = (  # the table of contracts/obligations.md, in its order
     "DSA-17-SOR-COVERAGE", "DSA-17-SOR-COMPLETENESS", "DSA-24.5-SOR-SUBMISSION-DELAY",

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tables import make_data, notice, outcome, ts
+from tables import items, make_data, notice, outcome, ts
 
 TIMELINESS = "DSA-16-NOTICE-TIMELINESS"
 PRIORITY = "DSA-22-TRUSTED-FLAGGER-PRIORITY"
@@ -45,7 +45,7 @@ def test_backlog_is_undecided_at_period_end_and_older_than_backlog_days():
         notice("B0", "2025-05-01"),  # received before the period, still open: backlog
     ]
     result = run(TIMELINESS, rows)
-    assert [(i["notice_id"], i["age_days"]) for i in result.items] == [("B0", 244), ("B1", 8), ("B3", 30)]
+    assert [(i["notice_id"], i["age_days"]) for i in items(result)] == [("B0", 244), ("B1", 8), ("B3", 30)]
     assert result.evidence["count"] == 3 and "3 notices older than 7 days" in result.message
 
 
@@ -113,9 +113,9 @@ def test_trusted_flagger_priority(tf, a16, status):
 def test_trusted_flagger_evidence_lists_those_slower_than_article_16():
     result = run(PRIORITY, flagged([5, 30, 60, 45, 40], [40, 40]))
     assert result.status == "WARN"  # median 40, not longer than 40 but above 0.5 * 40
-    assert [i["notice_id"] for i in result.items] == ["TF2", "TF3"]  # 60 and 45 hours
+    assert [i["notice_id"] for i in items(result)] == ["TF2", "TF3"]  # 60 and 45 hours
     assert result.evidence["count"] == 2 and "2 waited longer" in result.message
-    assert run(PRIORITY, flagged([5, 10], [40])).items == []
+    assert items(run(PRIORITY, flagged([5, 10], [40]))) == []
 
 
 def test_trusted_flagger_not_applicable_without_their_notices():
@@ -141,7 +141,7 @@ def test_acknowledgement_within_24_hours():
     ]
     result = run("DSA-16-NOTICE-ACKNOWLEDGEMENT", rows)
     assert result.status == "FAIL" and result.metric["value"] == pytest.approx(1 / 3)
-    assert [i["notice_id"] for i in result.items] == ["N2", "N3"]
+    assert [i["notice_id"] for i in items(result)] == ["N2", "N3"]
     assert run("DSA-16-NOTICE-ACKNOWLEDGEMENT", rows, ack_hours=48, min_share=0.6).status == "PASS"
 
 
@@ -152,7 +152,7 @@ def test_unfounded_notifiers():
     ]
     result = run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded)
     assert result.status == "WARN"
-    assert result.items == [
+    assert items(result) == [
         {"notifier_id": "X", "threshold_date": "2025-08-14", "max_unfounded_in_window": 5}
     ]
     assert run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded[:4]).status == "PASS"
@@ -166,7 +166,7 @@ def test_acknowledgement_share_exactly_at_min_share_and_period_edges():
     rows.append(notice("OUT2", "2026-01-01 00:00:00"))
     result = run("DSA-16-NOTICE-ACKNOWLEDGEMENT", rows)
     assert result.status == "PASS" and result.metric["value"] == 0.99  # 99 of 100: exactly the minimum
-    assert [i["notice_id"] for i in result.items] == ["LATE"]
+    assert [i["notice_id"] for i in items(result)] == ["LATE"]
     rows[0] = notice("N00", "2025-07-01 00:00")
     assert run("DSA-16-NOTICE-ACKNOWLEDGEMENT", rows).status == "FAIL"  # 98 of 100
 
@@ -183,7 +183,7 @@ def test_unfounded_notifiers_window_edge():
     outside = ["2025-08-01", "2025-08-10", "2025-08-20", "2025-09-01", "2025-10-30"]  # 90 days: not in one window
     result = run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded("X", inside) + unfounded("Y", outside))
     assert result.status == "WARN"
-    assert result.items == [{"notifier_id": "X", "threshold_date": "2025-10-29", "max_unfounded_in_window": 5}]
+    assert items(result) == [{"notifier_id": "X", "threshold_date": "2025-10-29", "max_unfounded_in_window": 5}]
     assert run("DSA-23.2-UNFOUNDED-NOTIFIERS", unfounded("Y", outside), window_days=91).status == "WARN"
 
 
@@ -194,7 +194,7 @@ def test_unfounded_notifiers_history_counts_but_the_window_must_end_in_the_perio
     assert result.status == "PASS"  # reached in the previous period: judged there
     straddling = [*before[1:], "2025-07-01 00:00"]
     result = run("DSA-23.2-UNFOUNDED-NOTIFIERS", ordinary + unfounded("X", straddling))
-    assert result.status == "WARN" and result.items[0]["threshold_date"] == "2025-07-01"
+    assert result.status == "WARN" and items(result)[0]["threshold_date"] == "2025-07-01"
 
 
 # ---- Art. 20 complaints (redress against notice-and-action decisions) ------------------------------------
@@ -229,7 +229,7 @@ def test_complaint_timeliness_counts_complaints_received_in_the_period():
     ]
     result = complaints("DSA-20-COMPLAINT-TIMELINESS", rows)
     assert result.metric["value"] == pytest.approx(11) and result.status == "WARN"  # median of 2 and 20
-    assert [i["complaint_id"] for i in result.items] == ["C2"]  # longer than fail_median_days
+    assert [i["complaint_id"] for i in items(result)] == ["C2"]  # longer than fail_median_days
 
 
 def test_complaints_decided_solely_by_automated_means_fail():
@@ -239,7 +239,7 @@ def test_complaints_decided_solely_by_automated_means_fail():
         complaint("C3", "2025-06-30 23:59:59", decided_after_days=1, decided_solely_automated=True),  # before
     ]
     result = complaints("DSA-20.6-HUMAN-REVIEW", rows)
-    assert result.status == "FAIL" and [i["complaint_id"] for i in result.items] == ["C1"]
+    assert result.status == "FAIL" and [i["complaint_id"] for i in items(result)] == ["C1"]
     assert result.metric["value"] == 1
     assert complaints("DSA-20.6-HUMAN-REVIEW", rows[1:]).status == "PASS"
 

@@ -15,6 +15,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from dsa_report.ingest import s3 as s3_adapter
 from dsa_report.ingest import sources
 from dsa_report.ingest.contract import DATASETS
 from dsa_report.ingest.sources import Collected, DataFile, SourceError, cleanup, collect, read_text
@@ -338,9 +339,8 @@ def test_through_a_real_http_endpoint(aws_env, monkeypatch, tmp_path):
         tdb = _tree(tmp_path)[f"statements_of_reasons/tdb/{TDB}.zip"]
         _put(client, "p/", {"statements_of_reasons/big.csv": big, f"statements_of_reasons/{TDB}.zip": tdb,
                             "registers/audits.yaml": b"audits: []\n", "config.yaml": b"platform: Shop\n"})
-        monkeypatch.setattr(sources, "_MULTIPART_THRESHOLD", 4096)
-        monkeypatch.setattr(sources, "_TRANSFER", TransferConfig(multipart_threshold=4096,
-                                                                 multipart_chunksize=4096))
+        monkeypatch.setattr(s3_adapter, "MULTIPART_THRESHOLD", 4096)
+        monkeypatch.setattr(s3_adapter, "_TRANSFER", TransferConfig(multipart_threshold=4096, multipart_chunksize=4096))
         c = collect(f"s3://{BUCKET}/p/", tmp_path / "w")
         assert read_text(f"s3://{BUCKET}/p/config.yaml") == "platform: Shop\n"
     finally:

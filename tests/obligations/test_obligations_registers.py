@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from dsa_report.engine.periods import Period
-from tables import H2, Q3, event, make_data, outcome
+from tables import H2, Q3, event, items, make_data, outcome
 
 FRESHNESS = "DSA-34-RA-FRESHNESS"
 COVERAGE = "DSA-35-MITIGATION-COVERAGE"
@@ -57,7 +57,7 @@ def test_assessment_exactly_365_days_old_passes_366_fails():
     stale = with_registers(risk_assessments=[assessment("RA-1", H2.end - timedelta(days=366))])
     result = outcome(FRESHNESS, stale)
     assert result.status == "FAIL"
-    assert result.items == [{"assessment_id": "RA-1", "completed_at": "2024-12-30", "age_days": 366}]
+    assert items(result) == [{"assessment_id": "RA-1", "completed_at": "2024-12-30", "age_days": 366}]
 
 
 def test_latest_is_the_last_completed_on_or_before_period_end():
@@ -103,8 +103,8 @@ def test_high_risk_with_only_planned_mitigation_fails():
         COVERAGE, with_registers(risk_assessments=[assessment("RA-1", date(2025, 8, 28), risks)])
     )
     assert result.status == "FAIL"
-    assert [i["risk_id"] for i in result.items] == ["R-0", "R-1"]
-    assert result.items[1]["mitigations"] == [
+    assert [i["risk_id"] for i in items(result)] == ["R-0", "R-1"]
+    assert items(result)[1]["mitigations"] == [
         {"id": "M-1", "status": "PLANNED"},
         {"id": "M-2", "status": "IN_PROGRESS"},
     ]
@@ -165,7 +165,7 @@ def test_missed_kri_is_evidence():
         tables={"listing_events": HIDDEN_LINKS},
     )
     assert result.status == "FAIL"
-    assert result.items == [
+    assert items(result) == [
         {
             "mitigation_id": "M-1",
             "risk_id": "R-1",
@@ -189,13 +189,13 @@ def test_uncomputable_kri_is_insufficient_data_unless_another_fails():
     assert result.missing == ["metric complaint_reversal_rate: missing dataset complaints"]
     missed = mitigation("M-1", kri=kri("hidden_link_median_survival_days", "<=", 2))
     result = effectiveness(missed, on_missing_data, tables={"listing_events": HIDDEN_LINKS})
-    assert result.status == "FAIL" and [i["state"] for i in result.items] == ["missed", "not computable"]
+    assert result.status == "FAIL" and [i["state"] for i in items(result)] == ["missed", "not computable"]
 
 
 def test_unknown_metric_is_never_met():
     result = effectiveness(mitigation("M-1", kri=kri("hidden_link_survival", "<=", 2)))
     assert result.status == "INSUFFICIENT_DATA"
-    assert "not a metric of the metrics layer" in result.items[0]["reason"]
+    assert "not a metric of the metrics layer" in items(result)[0]["reason"]
 
 
 def test_only_implemented_mitigations_with_a_kri_are_evaluated():
@@ -215,7 +215,7 @@ def test_ra_coverage_names_missing_categories():
     result = outcome(
         "DSA-34-RA-COVERAGE", with_registers(risk_assessments=[assessment("RA-1", date(2025, 3, 1), risks)])
     )
-    assert result.status == "FAIL" and [i["category"] for i in result.items] == CATEGORIES[2:]
+    assert result.status == "FAIL" and [i["category"] for i in items(result)] == CATEGORIES[2:]
     risks = [risk(f"R-{n}", "LOW", category=c) for n, c in enumerate(CATEGORIES)]
     result = outcome(
         "DSA-34-RA-COVERAGE", with_registers(risk_assessments=[assessment("RA-1", date(2025, 3, 1), risks)])
@@ -246,7 +246,7 @@ def test_ra_before_launch():
     }
     result = outcome("DSA-34-RA-BEFORE-LAUNCH", with_registers(**registers))
     assert result.status == "FAIL"
-    assert [(i["feature"], i["problem"]) for i in result.items] == [
+    assert [(i["feature"], i["problem"]) for i in items(result)] == [
         ("B assessed late", "assessment completed after launch"),
         ("C none", "no risk assessment named"),
     ]
@@ -317,7 +317,7 @@ def test_transparency_reports_of_the_two_latest_due_half_years():
     ]  # 1 day late
     result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=pubs))
     assert result.status == "FAIL"
-    assert result.items == [
+    assert items(result) == [
         {"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": "2025-08-31", "state": "late"}
     ]  # 30 June + 61 days
     pubs[1]["published_at"] = date(2025, 8, 30)
@@ -332,7 +332,7 @@ def test_commitments():
     data = with_registers({"listing_events": HIDDEN_LINKS}, commitments=commitments)
     result = outcome("DSA-71-COMMITMENTS", data, tier="HOSTING", marketplace=False)
     assert result.status == "WARN"  # C-1 missed, but not due yet
-    assert [(i["commitment_id"], i["state"]) for i in result.items] == [
+    assert [(i["commitment_id"], i["state"]) for i in items(result)] == [
         ("C-1", "missed before due"),
         ("C-2", "met"),
     ]
@@ -355,13 +355,13 @@ def test_audit_report_exactly_max_age_days_old_passes():
     assert outcome("DSA-37-AUDIT-FRESHNESS", with_registers(audits=[audit])).status == "PASS"
     audit["report_received_at"] -= timedelta(days=1)
     result = outcome("DSA-37-AUDIT-FRESHNESS", with_registers(audits=[audit]))
-    assert result.status == "FAIL" and result.items[0]["age_days"] == 366
+    assert result.status == "FAIL" and items(result)[0]["age_days"] == 366
 
 
 def test_audit_publication_deadline_on_period_end_is_judged_one_day_later_is_not_yet():
     audit = {"id": "AUD-1", "report_received_at": date(2025, 9, 30), "opinion": "POSITIVE"}  # + 92 = 31 Dec
     result = outcome("DSA-42.4-AUDIT-PUBLICATION", with_registers(audits=[audit], publications=[]))
-    assert result.status == "FAIL" and result.items[0]["deadline"] == "2025-12-31"
+    assert result.status == "FAIL" and items(result)[0]["deadline"] == "2025-12-31"
     audit["report_received_at"] = date(2025, 10, 1)
     result = outcome("DSA-42.4-AUDIT-PUBLICATION", with_registers(audits=[audit], publications=[]))
     assert result.status == "NOT_APPLICABLE"
@@ -375,7 +375,7 @@ def test_transparency_report_due_when_its_deadline_is_the_period_end():
     ends_on_deadline = Period("2025-08-01..2025-08-30", date(2025, 8, 1), date(2025, 8, 30), "range")
     result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=on_time), period=ends_on_deadline)
     assert result.status == "FAIL"  # 30 June + 61 days = 30 August: due
-    assert result.items == [{"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": None,
+    assert items(result) == [{"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": None,
                              "state": "missing"}]
     day_before = Period("2025-08-01..2025-08-29", date(2025, 8, 1), date(2025, 8, 29), "range")
     result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=on_time), period=day_before)
@@ -393,5 +393,5 @@ def test_launches_on_the_period_end_count_the_day_after_does_not():
         ],
     }
     result = outcome("DSA-34-RA-BEFORE-LAUNCH", with_registers(**registers))
-    assert result.status == "FAIL" and [i["feature"] for i in result.items] == ["A last day"]
+    assert result.status == "FAIL" and [i["feature"] for i in items(result)] == ["A last day"]
     assert "1 of 2" in result.message

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tables import make_data, notice, outcome, sor, ts
+from tables import items, make_data, notice, outcome, sor, ts
 
 COMPLETENESS = "DSA-17-SOR-COMPLETENESS"
 DELAY = "DSA-24.5-SOR-SUBMISSION-DELAY"
@@ -74,7 +74,7 @@ def test_each_conditional_field_is_checked():
     result = completeness(rows)
     assert result.status == "FAIL"
     assert result.metric["value"] == pytest.approx(2 / 10)
-    assert [(i["platform_uid"], i["empty_fields"]) for i in result.items] == [
+    assert [(i["platform_uid"], i["empty_fields"]) for i in items(result)] == [
         ("S01", ["illegal_content_legal_ground"]),
         ("S02", ["illegal_content_explanation"]),
         ("S03", ["incompatible_content_ground"]),
@@ -84,8 +84,8 @@ def test_each_conditional_field_is_checked():
         ("S07", ["content_type_other"]),
         ("S08", ["category_specification_other"]),
     ]
-    assert result.items[0]["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
-    assert result.items[0]["application_date"] == "2025-07-02T00:00:00"
+    assert items(result)[0]["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert items(result)[0]["application_date"] == "2025-07-02T00:00:00"
 
 
 def test_share_exactly_at_threshold_passes_below_fails():
@@ -128,7 +128,7 @@ def test_unverifiable_fields_do_not_hide_empty_ones():
     ]
     result = completeness(rows)
     assert result.status == "FAIL"
-    assert result.items[0]["empty_fields"] == ["illegal_content_legal_ground"]
+    assert items(result)[0]["empty_fields"] == ["illegal_content_legal_ground"]
     assert result.evidence["unverifiable"] == ["illegal_content_explanation"]
 
 
@@ -149,7 +149,7 @@ def test_period_edges():
 def test_sample_is_first_20_by_platform_uid():
     rows = [sor(f"S{n:03d}", "2025-07-01", has_illegal_content_explanation=False) for n in range(30, 0, -1)]
     result = completeness(rows)
-    assert result.evidence["count"] == 30 and len(result.items) == 30
+    assert result.evidence["count"] == 30 and len(items(result)) == 30
     assert [i["platform_uid"] for i in result.evidence["sample"]] == [f"S{n:03d}" for n in range(1, 21)]
 
 
@@ -201,7 +201,7 @@ def test_p95_interpolates_and_evidence_lists_statements_over_fail_days():
     assert sorted(n % 5 for n in range(20))[19] == 4
     assert result.metric["value"] == pytest.approx(4 + 0.95 * (8 - 4))
     assert result.status == "FAIL" and result.metric["threshold"] == 7
-    assert [(i["platform_uid"], i["delay_days"]) for i in result.items] == [("S98", 8), ("S99", 20)]
+    assert [(i["platform_uid"], i["delay_days"]) for i in items(result)] == [("S98", 8), ("S99", 20)]
 
 
 def test_created_at_absent_is_insufficient_data():
@@ -225,7 +225,7 @@ def test_sor_coverage():
     sors = [sor("S0", "2025-07-11", notice_id="N0"), sor("S1", "2025-07-11", notice_id="N1")]
     data = make_data({"notices": notices, "statements_of_reasons": sors})
     result = outcome("DSA-17-SOR-COVERAGE", data)
-    assert result.status == "FAIL" and [i["notice_id"] for i in result.items] == ["N2"]
+    assert result.status == "FAIL" and [i["notice_id"] for i in items(result)] == ["N2"]
     assert result.metric["value"] == pytest.approx(2 / 3)
     assert outcome("DSA-17-SOR-COVERAGE", data, min_share=0.6).status == "PASS"
 
@@ -241,7 +241,7 @@ def test_sor_coverage_period_edges_and_share_exactly_at_min_share():
     data = make_data({"notices": notices, "statements_of_reasons": sors})
     result = outcome("DSA-17-SOR-COVERAGE", data)
     assert result.status == "FAIL" and result.metric["value"] == 0.5
-    assert [i["notice_id"] for i in result.items] == ["N2"]
+    assert [i["notice_id"] for i in items(result)] == ["N2"]
     assert outcome("DSA-17-SOR-COVERAGE", data, min_share=0.5).status == "PASS"  # exactly at the minimum
 
 
@@ -254,4 +254,4 @@ def test_submission_delay_counts_only_statements_dated_in_the_period():
     ]
     result = delay(rows)
     assert result.status == "PASS" and result.metric["value"] == pytest.approx(0.95)  # p95 of 0 and 1
-    assert result.items == []
+    assert items(result) == []

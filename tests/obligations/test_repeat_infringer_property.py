@@ -25,6 +25,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from dsa_report.engine.evaluate import effective_parameters, evaluate_one
+from dsa_report.engine.outcome import jsonable
 from dsa_report.ingest import contract as spec
 from dsa_report.ingest.loaded import DatasetInfo, LoadedData
 from dsa_report.obligations.evaluation import context, default_catalogue
@@ -284,7 +285,7 @@ def test_rule_agrees_with_the_contract_reference(scenario):
         for t, r in sorted(ref.items())
         if r["state"] != "compliant"
     ]
-    assert outcome.items == listed
+    assert jsonable(outcome.items) == listed
     assert outcome.evidence["count"] == len(listed)
     for state in ("compliant", "late", "unsuspended", "pending"):
         assert outcome.evidence[state] == sum(1 for r in ref.values() if r["state"] == state)

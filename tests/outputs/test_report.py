@@ -6,7 +6,6 @@ import copy
 import csv
 import io
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -14,12 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
-from contract_files import FINDINGS_SCHEMA
+from contract_files import FINDINGS_SCHEMA, FIXTURES
 from dsa_report.obligations.wording import figure
 from dsa_report.outputs import report
 from dsa_report.vocabulary import STATUSES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "findings_sample.json"
+FIXTURE = FIXTURES / "findings_sample.json"
 SCHEMA = FINDINGS_SCHEMA
 SAMPLE = json.loads(FIXTURE.read_text(encoding="utf-8"))
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import email
 import json
 from email.policy import default
-from pathlib import Path
 
 import pytest
 
+from contract_files import FIXTURES
 from dsa_report.outputs import report
 from dsa_report.outputs.mime import Attachment, MessageTooLarge, build_message
 
-DOC = json.loads((Path(__file__).parent / "fixtures" / "findings_sample.json").read_text(encoding="utf-8"))
+DOC = json.loads((FIXTURES / "findings_sample.json").read_text(encoding="utf-8"))
 
 
 def make(**overrides):

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from dsa_report.obligations.evaluation import compute_metrics
-from tables import H2, action, make_data, outcome, sor, trader
+from tables import H2, action, items, make_data, outcome, sor, trader
 
 REPEAT = "DSA-23.1-REPEAT-INFRINGER-SUSPENSION"
 
@@ -173,7 +173,7 @@ def test_parameters_are_overridable():
 def test_evidence_sample_is_first_20_traders_in_id_order():
     rows = [r for n in range(25) for r in illegal_items(f"T{n:02d}", window_ending(T_STAR))]
     result = repeat(rows, [])
-    assert result.evidence["count"] == 25 and len(result.items) == 25
+    assert result.evidence["count"] == 25 and len(items(result)) == 25
     assert [s["trader_id"] for s in result.evidence["sample"]] == [f"T{n:02d}" for n in range(20)]
     assert result.metric["value"] == 25
 
@@ -216,7 +216,7 @@ def test_prior_warning_within_lookback():
     ]
     result = outcome("DSA-23.1-PRIOR-WARNING", make_data({"enforcement_actions": actions}))
     assert result.status == "FAIL"
-    assert [i["action_id"] for i in result.items] == ["S2"]
+    assert [i["action_id"] for i in items(result)] == ["S2"]
 
 
 def test_suspension_duration_warns_below_min_days():
@@ -227,7 +227,7 @@ def test_suspension_duration_warns_below_min_days():
     ]  # open-ended
     result = outcome("DSA-23.1-SUSPENSION-DURATION", make_data({"enforcement_actions": actions}))
     assert result.status == "WARN"
-    assert [(i["action_id"], i["days"]) for i in result.items] == [("S2", 6)]
+    assert [(i["action_id"], i["days"]) for i in items(result)] == [("S2", 6)]
 
 
 # ---- Art. 30 ------------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def test_kybc_verification():
     data = make_data({"traders": traders})
     assert outcome("DSA-30-KYBC-VERIFICATION", data).status == "PASS"  # 19/20 = 0.95 exactly
     result = outcome("DSA-30-KYBC-VERIFICATION", data, min_share=0.96)
-    assert result.status == "WARN" and [i["trader_id"] for i in result.items] == ["T99"]
+    assert result.status == "WARN" and [i["trader_id"] for i in items(result)] == ["T99"]
 
 
 def test_prior_warning_and_suspension_duration_period_edges():
@@ -308,7 +308,7 @@ def test_prior_warning_and_suspension_duration_period_edges():
     ]
     data = make_data({"enforcement_actions": actions})
     result = outcome("DSA-23.1-PRIOR-WARNING", data)
-    assert result.status == "FAIL" and [i["action_id"] for i in result.items] == ["S1"]
+    assert result.status == "FAIL" and [i["action_id"] for i in items(result)] == ["S1"]
     assert "1 of 2" in result.message
     short = outcome("DSA-23.1-SUSPENSION-DURATION", data)
-    assert short.status == "WARN" and [i["action_id"] for i in short.items] == ["S1", "S2"]
+    assert short.status == "WARN" and [i["action_id"] for i in items(short)] == ["S1", "S2"]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tables import action, event, make_data, outcome, ts
+from tables import action, event, items, make_data, outcome, ts
 
 SURVIVAL = "DSA-35-HIDDEN-LINK-SURVIVAL"
 
@@ -52,7 +52,7 @@ def test_median_over_hidden_items_removed_in_the_period():
     result = survival(rows)
     assert result.metric["value"] == pytest.approx(3)  # median of 2, 3, 9
     assert result.status == "WARN"
-    assert [(i["item_id"], i["survival_days"]) for i in result.items] == [("I2", 9.0), ("I5", 3.0)]
+    assert [(i["item_id"], i["survival_days"]) for i in items(result)] == [("I2", 9.0), ("I5", 3.0)]
 
 
 def test_survival_not_applicable_and_insufficient():
@@ -79,7 +79,7 @@ def test_reappearance_rate():
     data = make_data({"listing_events": rows})
     result = outcome("DSA-35-REAPPEARANCE-RATE", data)
     assert result.metric["value"] == pytest.approx(1 / 40) and result.status == "WARN"
-    assert result.items == [
+    assert items(result) == [
         {
             "item_id": "I3",
             "trader_id": None,
@@ -105,7 +105,7 @@ def test_hidden_link_penalties():
     data = make_data({"listing_events": rows, "enforcement_actions": actions})
     result = outcome("DSA-35-HIDDEN-LINK-PENALTIES", data)
     assert result.status == "FAIL"
-    assert [(i["trader_id"], i["state"]) for i in result.items] == [
+    assert [(i["trader_id"], i["state"]) for i in items(result)] == [
         ("T2", "late"),
         ("T3", "unpenalised"),
         ("T4", "pending"),
@@ -133,7 +133,7 @@ def test_reappearance_rate_exactly_at_fail_rate_is_a_warning_and_period_edges():
     ]
     result = outcome("DSA-35-REAPPEARANCE-RATE", make_data({"listing_events": removed + back}))
     assert result.metric["value"] == pytest.approx(2 / 40) and result.status == "WARN"  # 0.05 is not above
-    assert [i["item_id"] for i in result.items] == ["I1", "I2"]
+    assert [i["item_id"] for i in items(result)] == ["I1", "I2"]
     back.append(event("B4", "J4", "REAPPEARED", "2025-09-01", reappearance_of="I4"))
     result = outcome("DSA-35-REAPPEARANCE-RATE", make_data({"listing_events": removed + back}))
     assert result.status == "FAIL" and result.metric["threshold"] == 0.05
@@ -146,7 +146,7 @@ def test_hidden_link_penalty_pending_edge():
     data = make_data({"listing_events": rows, "enforcement_actions": [action("W1", "T9", "WARNING", "2025-01-01")]})
     result = outcome("DSA-35-HIDDEN-LINK-PENALTIES", data)
     assert result.status == "FAIL"
-    assert [(i["trader_id"], i["first_removal"], i["state"]) for i in result.items] == [
+    assert [(i["trader_id"], i["first_removal"], i["state"]) for i in items(result)] == [
         ("T1", "2025-12-17", "unpenalised"),
         ("T2", "2025-12-18", "pending"),
     ]
