@@ -38,3 +38,9 @@ def test_content_types_by_suffix():
     assert vocabulary.content_type("evidence/DSA-17.jsonl") == "application/x-ndjson"
     assert vocabulary.content_type("emails/board.eml") == "message/rfc822"
     assert vocabulary.content_type("a.b/README") == vocabulary.OCTET_STREAM
+
+
+def test_kinds_and_bases_are_the_contracts():
+    obligation = CATALOGUE["$defs"]["obligation"]["properties"]
+    assert tuple(obligation["kind"]["enum"]) == vocabulary.KINDS
+    assert tuple(obligation["basis"]["additionalProperties"]["enum"]) == vocabulary.BASES

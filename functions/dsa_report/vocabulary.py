@@ -22,6 +22,14 @@ STATUS_MEANINGS = {
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")  # worst first
 
+# What an obligation's rule reads (obligations.md): the article itself, a sign of a qualitative duty whose limits
+# are the platform's policy, or advice that is never worse than WARN.
+DUTY, INDICATOR, ADVISORY = "DUTY", "INDICATOR", "ADVISORY"
+KINDS = (DUTY, INDICATOR, ADVISORY)
+# Where a parameter's figure comes from: the Regulation's text, or an internal threshold of the platform.
+LAW, POLICY = "LAW", "POLICY"
+BASES = (LAW, POLICY)
+
 # Platform tiers, cumulative from the lowest: a VLOP is bound by everything below it.
 HOSTING, PLATFORM, MARKETPLACE, VLOP = "HOSTING", "PLATFORM", "MARKETPLACE", "VLOP"
 TIERS = (HOSTING, PLATFORM, MARKETPLACE, VLOP)

@@ -34,10 +34,12 @@ class Obligation:
     applies_to: str  # as written: "PLATFORM+" or "VLOP" / "HOSTING, VLOP" for an explicit list
     tiers: tuple[str, ...]  # the platform tiers it applies to
     severity: str
+    kind: str  # DUTY | INDICATOR | ADVISORY
     datasets: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
     registers: tuple[str, ...]
     parameters: dict[str, Any]
+    basis: dict[str, str]  # parameter -> LAW | POLICY
     rule: str
     remediation: str
     description: str
@@ -125,13 +127,17 @@ def _obligation(name: str, index: int, raw: dict, rules: Container[str]) -> Obli
         for i, col in enumerate(cols):
             if col not in known:
                 raise CatalogueError(f"{where}.columns.{ds}[{i}]: {col!r} is not a column of {ds}")
+    parameters, basis = dict(raw.get("parameters") or {}), dict(raw.get("basis") or {})
+    if set(basis) != set(parameters):
+        lacking = sorted(set(parameters) - set(basis)) or sorted(set(basis) - set(parameters))
+        raise CatalogueError(f"{where}.basis: must name every parameter, and only those ({', '.join(lacking)})")
     if raw["rule"] not in rules:
         raise CatalogueError(f"{where}.rule: {raw['rule']!r} is not a known rule")
     label, tiers, marketplace_only = _tiers(raw["applies_to"])
     return Obligation(
         id=raw["id"], article=raw["article"], title=raw["title"], applies_to=label, tiers=tiers,
-        severity=raw["severity"], datasets=datasets, columns=columns,
-        registers=tuple(raw.get("registers") or ()), parameters=dict(raw.get("parameters") or {}),
+        severity=raw["severity"], kind=raw["kind"], datasets=datasets, columns=columns,
+        registers=tuple(raw.get("registers") or ()), parameters=parameters, basis=basis,
         rule=raw["rule"], remediation=raw["remediation"].strip(), description=raw["description"].strip(),
         marketplace_only=marketplace_only, source=name,
     )

@@ -5,7 +5,7 @@ INSUFFICIENT_DATA; else the rule decides. A rule that raises gives ERROR for its
 from __future__ import annotations
 
 from ..ingest.loaded import LoadedData
-from ..vocabulary import ERROR, INSUFFICIENT_DATA, NOT_APPLICABLE
+from ..vocabulary import ADVISORY, ERROR, FAIL, INSUFFICIENT_DATA, NOT_APPLICABLE, WARN
 from .catalogue import Catalogue, Obligation
 from .context import Context
 from .outcome import Outcome
@@ -37,9 +37,12 @@ def evaluate_one(ob: Obligation, ctx: Context, parameters: dict) -> Outcome:
     if evaluator is None:
         return Outcome(ERROR, f"The catalogue names rule {ob.rule!r}, which no evaluator registered.")
     try:
-        return evaluator(ctx, parameters)
+        outcome = evaluator(ctx, parameters)
     except Exception as exc:  # one broken check must not stop the others, and is never a PASS
         return Outcome(ERROR, f"{type(exc).__name__}: {exc}")
+    if ob.kind == ADVISORY and outcome.status == FAIL:  # the contract: advisory is never worse than WARN
+        outcome.status = WARN
+    return outcome
 
 
 def evaluate_all(catalogue: Catalogue, ctx: Context, params: dict[str, dict]) -> list[tuple[Obligation, Outcome, dict]]:
