@@ -129,7 +129,7 @@ def test_t_star_at_period_end_minus_grace_is_in_scope_one_day_later_pending():
     pending = repeat(illegal_items("T1", window_ending(edge + timedelta(days=1))), [])
     assert pending.status == "NOT_APPLICABLE"  # nothing in scope; the trader is listed, not failing
     assert pending.evidence["sample"][0]["state"] == "pending"
-    assert pending.evidence["pending"] == 1 and pending.metric["value"] == 0
+    assert pending.evidence["pending"]["count"] == 1 and pending.metric["value"] == 0
 
 
 def test_a_trader_already_suspended_within_the_last_grace_days_is_still_pending_not_in_scope():
@@ -137,7 +137,7 @@ def test_a_trader_already_suspended_within_the_last_grace_days_is_still_pending_
     t_star = H2.end - timedelta(days=5)
     result = repeat(illegal_items("T1", window_ending(t_star)), [action("A1", "T1", "SUSPENSION", f"{t_star} 18:00")])
     assert result.status == "NOT_APPLICABLE"
-    assert result.evidence["compliant"] == 0 and result.evidence["pending"] == 1
+    assert result.evidence["compliant"] == 0 and result.evidence["pending"]["count"] == 1
     assert result.evidence["sample"] == [
         {
             "trader_id": "T1",

@@ -125,7 +125,8 @@ def test_a_custom_catalogue_renders_with_its_own_articles_and_tiers(tmp_path: Pa
         'version: "2026.11-1"\nobligations:\n'
         '  - {id: DSA-99-OWN-CONTROL, article: "99", title: Own control, applies_to: [HOSTING, VLOP],\n'
         '     severity: LOW, kind: INDICATOR, datasets: [notices], columns: {notices: [received_at]},\n'
-        '     parameters: {min_share: 0.5}, basis: {min_share: POLICY}, rule: notice_acknowledgement, remediation: Fix it., description: Ours.}\n',
+        '     parameters: {min_share: 0.5}, basis: {min_share: POLICY}, rule: notice_acknowledgement,\n'
+        '     remediation: Fix it., description: Ours.}\n',
         encoding="utf-8",
     )
     page = render_markdown(load_catalogue(folder))

@@ -129,7 +129,8 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                                      "dataset": name, "files": info.files, "rows": info.rows,
                                      "quarantined": q.quarantined_rows}))
         outcomes, metrics = evaluate(catalogue, data, period, tier=config.tier,
-                                     marketplace=config.marketplace, overrides=config.parameters)
+                                     marketplace=config.marketplace, overrides=config.parameters,
+                                     binding_commitments=config.binding_commitments)
         say("evaluated", {"obligations": len(outcomes)})
         con.close()
     finally:

@@ -20,6 +20,7 @@ class Context:
     marketplace: bool
     q: Query
     metrics: Any  # the period's metric book (obligations.metrics.MetricBook)
+    binding_commitments: bool = False  # the platform is under Art. 71 commitments (config)
 
     def query(self, sql: str, params: list | dict | None = None) -> list[tuple]:
         return self.q.query(sql, params)

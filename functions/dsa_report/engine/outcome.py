@@ -81,11 +81,18 @@ def finish(
     metric: dict | None = None,
     items: Iterable[dict] = (),
     count: int | None = None,
+    pending: Iterable[dict] | None = None,
     **evidence: Any,
 ) -> Outcome:
-    """An Outcome whose evidence is `count` (default: number of items) + the first 20 items + extras."""
+    """An Outcome whose evidence is `count` (default: number of items) + the first 20 items + extras.
+
+    `items` are the offending items only, worst first (the order the archive keeps); `pending` are the items
+    in scope that do not offend (pending, not yet due), given as `evidence.pending` {count, sample}."""
     rows = list(items)
     ev = {"count": len(rows) if count is None else count, "sample": [jsonable(i) for i in rows[:SAMPLE_SIZE]]}
+    if pending is not None:
+        waiting = list(pending)
+        ev["pending"] = {"count": len(waiting), "sample": [jsonable(i) for i in waiting[:SAMPLE_SIZE]]}
     ev.update(jsonable(evidence))
     return Outcome(status, message, metric=metric, evidence=ev, items=rows)
 

@@ -11,17 +11,17 @@ from typing import Any
 
 import yaml
 
-from ..vocabulary import TIERS
+from ..vocabulary import AUDIENCES, TIERS
 
 _KEYS = {
     "platform", "platform_names", "tier", "marketplace", "source", "turnover_eur", "parameters",
-    "waivers", "sender", "audiences",
+    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on",
 }
+SME_STATUSES = ("none", "micro", "small")
 _WAIVER_KEYS = {"obligation", "justification", "approved_by", "expires"}
 _AUDIENCE_KEYS = {"name", "recipients"}
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
-_AUDIENCE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 class ConfigError(ValueError):
@@ -65,6 +65,9 @@ class Config:
     waivers: tuple[Waiver, ...] = ()
     sender: str | None = None
     audiences: tuple[Audience, ...] = ()
+    binding_commitments: bool = False  # under Art. 71 commitments made binding by the Commission
+    sme_status: str = "none"  # none | micro | small (Arts 19, 29)
+    sme_lost_on: date | None = None  # the micro/small status was lost on this date (exempt 12 more months)
 
     @property
     def names_in_data(self) -> tuple[str, ...]:
@@ -150,10 +153,18 @@ def parse_config(
         raise ConfigError("audiences", "audience names must be unique", origin)
     if audiences and sender is None:
         raise ConfigError("sender", "is required when audiences are given", origin)
+    binding = doc.get("binding_commitments", False)
+    if not isinstance(binding, bool):
+        raise ConfigError("binding_commitments", "must be true or false", origin)
+    sme = doc.get("sme_status") or "none"
+    if sme not in SME_STATUSES:
+        raise ConfigError("sme_status", f"{sme!r} is not one of {', '.join(SME_STATUSES)}", origin)
+    lost = _date(doc["sme_lost_on"], "sme_lost_on", origin) if doc.get("sme_lost_on") is not None else None
     return Config(
         platform=_text(doc["platform"], "platform", origin), tier=tier, marketplace=marketplace,
         platform_names=names, source=source, turnover_eur=float(turnover) if turnover is not None else None,
         parameters=parameters, waivers=waivers, sender=sender, audiences=audiences,
+        binding_commitments=binding, sme_status=sme, sme_lost_on=lost,
     )
 
 
@@ -191,8 +202,8 @@ def _parse_waiver(value: Any, key: str, known: dict[str, dict] | None, origin: s
 def _parse_audience(value: Any, key: str, origin: str) -> Audience:
     doc = _mapping(value, key, origin, _AUDIENCE_KEYS)
     name = _text(doc.get("name"), f"{key}.name", origin)
-    if not _AUDIENCE_NAME.match(name):
-        raise ConfigError(f"{key}.name", f"{name!r} must be lower-case letters, digits, _ or -", origin)
+    if name not in AUDIENCES:  # a typo must never silently change what a board receives
+        raise ConfigError(f"{key}.name", f"{name!r} is not one of {', '.join(AUDIENCES)}", origin)
     recipients = _list(doc.get("recipients"), f"{key}.recipients", origin)
     if not recipients:
         raise ConfigError(f"{key}.recipients", "needs at least one address", origin)

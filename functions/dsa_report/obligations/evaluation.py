@@ -68,9 +68,10 @@ def compute_metric(data: LoadedData, period: Period, name: str, params: dict[str
 
 
 def context(data: LoadedData, period: Period, *, tier: str, marketplace: bool,
-            params: dict[str, dict] | None = None) -> Context:
+            params: dict[str, dict] | None = None, binding_commitments: bool = False) -> Context:
     book = metric_book(data, period, params)
-    return Context(data=data, period=period, tier=tier, marketplace=marketplace, q=book.q, metrics=book)
+    return Context(data=data, period=period, tier=tier, marketplace=marketplace, q=book.q, metrics=book,
+                   binding_commitments=binding_commitments)
 
 
 def evaluate(
@@ -81,8 +82,10 @@ def evaluate(
     tier: str,
     marketplace: bool,
     overrides: dict[str, dict] | None = None,
+    binding_commitments: bool = False,
 ) -> tuple[list[tuple[Obligation, Outcome, dict]], dict[str, dict]]:
     """[(obligation, outcome, effective parameters)] in catalogue order, and every metric of the period."""
     params = effective_parameters(catalogue, overrides)
-    ctx = context(data, period, tier=tier, marketplace=marketplace, params=params)
+    ctx = context(data, period, tier=tier, marketplace=marketplace, params=params,
+                  binding_commitments=binding_commitments)
     return evaluate_all(catalogue, ctx, params), ctx.metrics.all()

@@ -179,3 +179,26 @@ def repeat_infringer_states(q: Query, p: dict) -> list[dict]:
         return states
 
     return q.memo(("repeat_infringers", p["min_items"], p["window_days"], p["grace_days"]), compute)
+
+
+# ---- censored durations (obligations.md, "Censored durations") -------------------------------------------
+
+
+def censored_hours(start: str, stop: str) -> str:
+    """SQL for the hours from column `start` to column `stop` of a case, where a case still open at period end
+    (`stop` null, or later than period end) counts with its age at period end, `$period_end` (bind it to
+    `q.bounds[1]`, the first instant after the period). A median of these is a lower bound of the real
+    median, so a backlog can never make it look better than closing the cases would. Column names come from
+    code, never from data."""
+    return f"(epoch(least(coalesce({stop}, $period_end), $period_end)) - epoch({start})) / 3600"
+
+
+def still_open(stop: str) -> str:
+    """SQL: the case was still open at period end (its duration above is censored)."""
+    return f"({stop} IS NULL OR {stop} >= $period_end)"
+
+
+def censored_duration(start: datetime, stop: datetime | None, period_end: datetime) -> float:
+    """The same in Python, in hours: the reference the SQL is tested against, and for register rows."""
+    until = period_end if stop is None or stop > period_end else stop
+    return (until - start).total_seconds() / 3600

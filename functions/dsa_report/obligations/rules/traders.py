@@ -33,7 +33,8 @@ def repeat_infringer_suspension(ctx: Context, p: dict) -> Outcome:
         f"{message}{pending}.",
         metric=metric("repeat_infringers_unsuspended", counts["unsuspended"], "count", "==", 0),
         items=[x for x in states if x["state"] != "compliant"],
-        **counts,
+        pending=[x for x in states if x["state"] == "pending"],
+        **{state: n for state, n in counts.items() if state != "pending"},
     )
 
 
