@@ -34,6 +34,14 @@ def test_contract_example_loads():
     assert config.waivers[0].expires == date(2026, 3, 31)
     assert config.audiences[0].recipients == ("compliance@example.com",)
     assert config.names_in_data == ("ExampleMarket",)
+    assert (config.binding_commitments, config.sme_status, config.sme_lost_on) == (False, "none", None)
+
+
+def test_v2_keys_load():
+    v2 = GOOD.replace("marketplace: true\n",
+                      "marketplace: true\nbinding_commitments: true\nsme_status: small\nsme_lost_on: 2025-09-30\n")
+    config = load_config(v2, obligation_parameters=KNOWN)
+    assert (config.binding_commitments, config.sme_status, config.sme_lost_on) == (True, "small", date(2025, 9, 30))
 
 
 @pytest.mark.parametrize("change, key", [
@@ -46,6 +54,10 @@ def test_contract_example_loads():
     (("[compliance@example.com]", "[not-an-address]"), "audiences[0].recipients[0]"),
     (("sender: dsa-reports@example.com", "sender: nobody"), "sender"),
     (("turnover_eur: 12000000000", "turnover_eur: lots"), "turnover_eur"),
+    (("{name: compliance,", "{name: boardroom,"), "audiences[0].name"),  # v2: a typo never mails the board
+    (("marketplace: true\n", "marketplace: true\nbinding_commitments: maybe\n"), "binding_commitments"),
+    (("marketplace: true\n", "marketplace: true\nsme_status: tiny\n"), "sme_status"),
+    (("marketplace: true\n", "marketplace: true\nsme_lost_on: someday\n"), "sme_lost_on"),
 ])
 def test_errors_name_the_key(change, key):
     with pytest.raises(ConfigError) as err:

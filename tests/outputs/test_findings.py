@@ -1,5 +1,6 @@
 """Waivers, trend against the previous period, exposure ceilings and the order of findings."""
 
+import json
 from datetime import date
 
 from dsa_report.obligations.config import Config, Waiver
@@ -68,10 +69,15 @@ def test_document_orders_new_failures_first_and_counts_every_status():
     assert doc["summary"]["exposure"]["max_fine_eur"] == 60_000.0
 
 
-def test_exposure_is_a_ceiling_only_with_a_fail_and_a_turnover():
-    assert exposure([finding("A", "FAIL")], None) is None
-    calm = exposure([finding("A", "WARN")], 365_000_000.0)
-    assert calm["max_fine_eur"] is None and "no obligation is FAIL" in calm["basis"]
-    ceilings = exposure([finding("A", "FAIL")], 365_000_000.0)
-    assert ceilings["max_fine_eur"] == 21_900_000.0 and ceilings["max_periodic_penalty_per_day_eur"] == 50_000.0
-    assert "not a prediction" in ceilings["basis"]
+def test_exposure_is_the_tiers_ceilings_whatever_the_findings():
+    assert exposure("VLOP", None) is None
+    vlop = exposure("VLOP", 365_000_000.0)
+    assert vlop["max_fine_eur"] == 21_900_000.0 and vlop["max_periodic_penalty_per_day_eur"] == 50_000.0
+    assert vlop["max_information_fine_eur"] == 3_650_000.0
+    assert "Art. 74(1)" in vlop["legal_basis"] and "76" in vlop["legal_basis"] and "56(4)" in vlop["legal_basis"]
+    other = exposure("MARKETPLACE", 365_000_000.0)
+    assert "Art. 52(3)" in other["legal_basis"] and "74" not in other["legal_basis"]
+    assert other["max_fine_eur"] == vlop["max_fine_eur"]  # the same maxima, set by another article
+    for ceilings in (vlop, other):  # worded as ceilings after a decision, never tied to this report's FAILs
+        assert "only after a decision" in ceilings["note"] and "not a consequence" in ceilings["note"]
+        assert "fail" not in json.dumps(ceilings).lower()

@@ -75,7 +75,7 @@ def test_report_shows_waiver_missing_error_quality_and_metrics(doc):
         assert value in html
     assert "registers/publications" in html
     assert by_status(doc, "ERROR")[0]["message"].replace("'", "&#39;") in html
-    assert "legal ceiling set by Art. 74(1) / Art. 76 DSA, not a prediction" in html
+    assert "apply only after a decision" in html and "Art. 74(1), 74(2) and 76 DSA" in html
     assert "EUR 720,000,000" in html
     assert "corrupt gzip stream" in html and "unparseable_timestamp: 41" in html
     assert "no reinstatements in the period" in html

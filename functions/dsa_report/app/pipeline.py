@@ -25,6 +25,7 @@ from ..engine.periods import Period, previous
 from ..ingest import loader, sources
 from ..obligations.config import Config, load_config
 from ..obligations.evaluation import default_catalogue, evaluate
+from ..obligations.exemptions import sme_exemption
 from ..outputs import findings, mime, report
 from ..outputs.evidence import evidence_jsonl
 from ..outputs.registry import OUTPUTS
@@ -128,9 +129,10 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                                  progress=lambda name, info, q: say("dataset", {
                                      "dataset": name, "files": info.files, "rows": info.rows,
                                      "quarantined": q.quarantined_rows}))
+        exempt, sme_note = sme_exemption(config.sme_status, config.sme_lost_on, config.tier, period)
         outcomes, metrics = evaluate(catalogue, data, period, tier=config.tier,
                                      marketplace=config.marketplace, overrides=config.parameters,
-                                     binding_commitments=config.binding_commitments)
+                                     binding_commitments=config.binding_commitments, exempt=exempt)
         say("evaluated", {"obligations": len(outcomes)})
         con.close()
     finally:
@@ -140,7 +142,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     found = [findings.finding(ob, outcome, params) for ob, outcome, params in outcomes]
     prior = _previous_findings(request, clients)
     document = findings.build_document(
-        run=_run_section(request, run_id, catalogue.version, data.quality),
+        run=_run_section(request, run_id, catalogue.version, data.quality, sme_note),
         config=config, quality=data.quality, metrics=metrics, findings=found,
         today=request.now.date(), previous=prior,
     )
@@ -163,7 +165,8 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     return RunResult(document, artifacts, deliveries, archive_uri, written)
 
 
-def _run_section(request: RunRequest, run_id: str, catalogue_version: str, quality: dict) -> dict[str, Any]:
+def _run_section(request: RunRequest, run_id: str, catalogue_version: str, quality: dict,
+                 sme_note: str | None) -> dict[str, Any]:
     fingerprint = hashlib.sha256(json.dumps(quality, sort_keys=True, default=str).encode()).hexdigest()
     return {
         "id": run_id,
@@ -177,6 +180,7 @@ def _run_section(request: RunRequest, run_id: str, catalogue_version: str, quali
         "catalogue_version": catalogue_version,
         "source": request.source,
         "data_fingerprint": f"sha256:{fingerprint}",
+        **({"sme_exemption": sme_note} if sme_note else {}),
     }
 
 

@@ -1,8 +1,10 @@
 """Evaluate every obligation of the catalogue on one period: one Outcome each, in the contract's order of
-decision: tier outside applies_to -> NOT_APPLICABLE; a missing dataset, column or register file ->
+decision: tier outside applies_to (or an exemption) -> NOT_APPLICABLE; a missing dataset, column or register file ->
 INSUFFICIENT_DATA; else the rule decides. A rule that raises gives ERROR for its obligation only."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ..ingest.loaded import LoadedData
 from ..vocabulary import ADVISORY, ERROR, FAIL, INSUFFICIENT_DATA, NOT_APPLICABLE, WARN
@@ -24,11 +26,17 @@ def missing_inputs(ob: Obligation, data: LoadedData) -> list[str]:
     return missing + [f"register {r}" for r in ob.registers if r not in data.registers]
 
 
-def evaluate_one(ob: Obligation, ctx: Context, parameters: dict) -> Outcome:
+Exemption = Callable[[Obligation], str | None]  # an exemption's message for an obligation, or None
+
+
+def evaluate_one(ob: Obligation, ctx: Context, parameters: dict, exempt: Exemption | None = None) -> Outcome:
     if not ob.applies(ctx.tier, ctx.marketplace):
         kind = f"{ctx.tier}, not a marketplace" if ob.marketplace_only and ctx.tier == "VLOP" else ctx.tier
         return Outcome(NOT_APPLICABLE,
                        f"This obligation applies to {ob.scope_text()}; platform tier is {kind}.")
+    exemption = exempt(ob) if exempt else None
+    if exemption:
+        return Outcome(NOT_APPLICABLE, exemption)
     missing = missing_inputs(ob, ctx.data)
     if missing:
         return Outcome(INSUFFICIENT_DATA, f"Cannot be evaluated: {', '.join(missing)} missing or empty.",
@@ -45,6 +53,7 @@ def evaluate_one(ob: Obligation, ctx: Context, parameters: dict) -> Outcome:
     return outcome
 
 
-def evaluate_all(catalogue: Catalogue, ctx: Context, params: dict[str, dict]) -> list[tuple[Obligation, Outcome, dict]]:
+def evaluate_all(catalogue: Catalogue, ctx: Context, params: dict[str, dict],
+                 exempt: Exemption | None = None) -> list[tuple[Obligation, Outcome, dict]]:
     """[(obligation, outcome, effective parameters)] in catalogue order."""
-    return [(ob, evaluate_one(ob, ctx, params[ob.id]), params[ob.id]) for ob in catalogue]
+    return [(ob, evaluate_one(ob, ctx, params[ob.id], exempt), params[ob.id]) for ob in catalogue]

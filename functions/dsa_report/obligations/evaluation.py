@@ -11,7 +11,7 @@ from typing import Any
 from ..engine import catalogue as engine_catalogue
 from ..engine.catalogue import Catalogue, Obligation
 from ..engine.context import Context, query_handle
-from ..engine.evaluate import effective_parameters, evaluate_all
+from ..engine.evaluate import Exemption, effective_parameters, evaluate_all
 from ..engine.outcome import Outcome
 from ..engine.periods import Period
 from ..engine.registry import RULES
@@ -83,9 +83,10 @@ def evaluate(
     marketplace: bool,
     overrides: dict[str, dict] | None = None,
     binding_commitments: bool = False,
+    exempt: Exemption | None = None,
 ) -> tuple[list[tuple[Obligation, Outcome, dict]], dict[str, dict]]:
     """[(obligation, outcome, effective parameters)] in catalogue order, and every metric of the period."""
     params = effective_parameters(catalogue, overrides)
     ctx = context(data, period, tier=tier, marketplace=marketplace, params=params,
                   binding_commitments=binding_commitments)
-    return evaluate_all(catalogue, ctx, params), ctx.metrics.all()
+    return evaluate_all(catalogue, ctx, params, exempt), ctx.metrics.all()

@@ -6,12 +6,23 @@ from datetime import date
 from typing import Any
 
 from ..obligations.config import Config, Waiver
-from ..vocabulary import STATUSES
+from ..obligations.coverage import not_checked
+from ..vocabulary import STATUSES, VLOP
 from ..vocabulary import WAIVABLE as BAD
 
-SCHEMA_VERSION = "1"
-FINE_SHARE = 0.06  # Art. 74(1): up to 6 % of total worldwide annual turnover
-PERIODIC_PENALTY_SHARE = 0.05  # Art. 76: up to 5 % of average daily turnover, per day
+SCHEMA_VERSION = "2"
+FINE_SHARE = 0.06  # Art. 74(1) / 52(3): up to 6 % of worldwide annual turnover in the preceding financial year
+INFORMATION_FINE_SHARE = 0.01  # Art. 74(2) / 52(3): incorrect information, refused inspection
+PERIODIC_PENALTY_SHARE = 0.05  # Art. 76 / 52(4): up to 5 % of average daily worldwide turnover, per day
+CEILINGS_APPLY = ("Legal ceilings that apply only after a decision finding an infringement; context, not a "
+                  "prediction, and not a consequence of this report's findings.")
+LEGAL_BASIS = {
+    VLOP: ("Art. 74(1), 74(2) and 76 DSA: fines and periodic penalties the Commission may impose on a very large "
+           "online platform; for duties outside Chapter III Section 5 the Member State of establishment may act "
+           "under Art. 52 while the Commission has not opened proceedings (Art. 56(4))."),
+    "other": ("Art. 52(3) and 52(4) DSA: penalties laid down by the law of the competent Member State (Art. 52(1)), "
+              "within the maxima the DSA sets."),
+}
 
 
 def finding(obligation, outcome, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -78,21 +89,18 @@ def apply_trend(findings: list[dict], previous: dict | None) -> None:
             f["trend"] = "improved"
 
 
-def exposure(findings: list[dict], turnover_eur: float | None) -> dict[str, Any] | None:
-    """Art. 74 / 76 ceilings set by law when any obligation FAILs: legal maxima, not predictions."""
+def exposure(tier: str, turnover_eur: float | None) -> dict[str, Any] | None:
+    """The legal ceilings for the platform's tier (obligations.md, "Exposure"), whatever the findings: context
+    for the board, never tied to the number of FAILs."""
     if turnover_eur is None:
         return None
-    failing = [f["obligation_id"] for f in findings if f["status"] == "FAIL"]
-    if not failing:
-        return {"max_fine_eur": None, "max_periodic_penalty_per_day_eur": None, "turnover_eur": turnover_eur,
-                "basis": "no obligation is FAIL: no ceiling applies"}
     return {
-        "max_fine_eur": round(turnover_eur * FINE_SHARE, 2),
-        "max_periodic_penalty_per_day_eur": round(turnover_eur * PERIODIC_PENALTY_SHARE / 365, 2),
         "turnover_eur": turnover_eur,
-        "basis": "legal ceilings of Art. 74(1) DSA (6 % of worldwide annual turnover; 74(1)(c) for binding "
-                 "commitments) and Art. 76 (5 % of average daily turnover per day); not a prediction",
-        "failing_obligations": failing,
+        "max_fine_eur": round(turnover_eur * FINE_SHARE, 2),
+        "max_information_fine_eur": round(turnover_eur * INFORMATION_FINE_SHARE, 2),
+        "max_periodic_penalty_per_day_eur": round(turnover_eur * PERIODIC_PENALTY_SHARE / 365, 2),
+        "legal_basis": LEGAL_BASIS[VLOP if tier == VLOP else "other"],
+        "note": CEILINGS_APPLY,
     }
 
 
@@ -114,7 +122,7 @@ def build_document(*, run: dict, config: Config, quality: dict, metrics: dict, f
     resolved = [{"obligation_id": f["obligation_id"], "previous_status": f["previous_status"]}
                 for f in findings if f.get("trend") == "improved"]
     summary["trend"] = {"previous_run": (previous or {}).get("run", {}).get("id"), "resolved": resolved}
-    ceilings = exposure(findings, config.turnover_eur)
+    ceilings = exposure(config.tier, config.turnover_eur)
     if ceilings:
         summary["exposure"] = ceilings
     return {
@@ -124,4 +132,5 @@ def build_document(*, run: dict, config: Config, quality: dict, metrics: dict, f
         "metrics": metrics,
         "findings": findings,
         "summary": summary,
+        "coverage": {"not_checked": not_checked(config.tier, config.marketplace, findings)},
     }

@@ -28,7 +28,6 @@ CSV_COLUMNS = (
     "missing", "remediation",
 )
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_EXPOSURE_NOTE = "legal ceiling set by Art. 74(1) / Art. 76 DSA, not a prediction"
 
 
 def templates_dir() -> Path:
@@ -100,7 +99,7 @@ def environment() -> Environment:
     )
     env.filters.update(num=figure, eur=eur, cell=fmt_cell, ordered=ordered, columns=sample_columns)
     env.globals.update(
-        STATUS_ORDER=STATUSES, QUIET=QUIET, EXPOSURE_NOTE=_EXPOSURE_NOTE, field=_field,
+        STATUS_ORDER=STATUSES, QUIET=QUIET, field=_field,
     )
     return env
 
