@@ -14,8 +14,8 @@ SCHEMA_VERSION = "2"
 FINE_SHARE = 0.06  # Art. 74(1) / 52(3): up to 6 % of worldwide annual turnover in the preceding financial year
 INFORMATION_FINE_SHARE = 0.01  # Art. 74(2) / 52(3): incorrect information, refused inspection
 PERIODIC_PENALTY_SHARE = 0.05  # Art. 76 / 52(4): up to 5 % of average daily worldwide turnover, per day
-CEILINGS_APPLY = ("Legal ceilings that apply only after a decision finding an infringement; context, not a "
-                  "prediction, and not a consequence of this report's findings.")
+CEILINGS_APPLY = ("Legal ceilings that apply only after a decision of the competent authority; context, not "
+                  "a prediction, and not a consequence of this report's findings.")
 LEGAL_BASIS = {
     VLOP: ("Art. 74(1), 74(2) and 76 DSA: fines and periodic penalties the Commission may impose on a very large "
            "online platform; for duties outside Chapter III Section 5 the Member State of establishment may act "

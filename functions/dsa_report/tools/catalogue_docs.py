@@ -285,7 +285,7 @@ def _header(catalogue: Catalogue) -> list[str]:
         "",
         "## Waivers",
         "",
-        "A waiver in the config accepts a known breach for a time:",
+        "A waiver in the config accepts a known finding for a time:",
         "",
         "```yaml",
         "waivers:",

@@ -1,7 +1,7 @@
 """`dsa-report demo`: the scheduled path end to end on this machine, with no AWS account.
 
 A moto server gives a real local S3/SES/DynamoDB HTTP endpoint; a synthetic marketplace with planted
-breaches is uploaded to it; the Lambda handler is invoked with the event EventBridge Scheduler sends, then
+findings is uploaded to it; the Lambda handler is invoked with the event EventBridge Scheduler sends, then
 again (a retry, which must send nothing new); the archived artifacts and every e-mail SES accepted are copied
 into the output folder.
 """
