@@ -47,8 +47,9 @@ def test_report_shows_every_failure_with_its_evidence(doc):
         assert finding["obligation_id"] in html
         assert f"Art. {finding['article']}" in html
         assert finding["metric"]["name"] in html
-        assert f"target &gt;= {figure(finding['metric']['threshold'])}" in html \
-            or f"target &lt;= {figure(finding['metric']['threshold'])}" in html
+        label = report.limit_label(finding["metric"])  # "legal limit" or "internal threshold" (v2)
+        assert f"{label} &gt;= {figure(finding['metric']['threshold'])}" in html \
+            or f"{label} &lt;= {figure(finding['metric']['threshold'])}" in html
         assert finding["remediation"] in html
         first_row = finding["evidence"]["sample"][0]
         assert f"<td>{first_row['trader_id']}</td>" in html
@@ -127,7 +128,8 @@ def test_email_subject_html_inlined_and_text(doc):
     assert 'class="badge badge-FAIL" style="' in html
     for finding in by_status(doc, "FAIL"):
         assert finding["obligation_id"] in text and finding["obligation_id"] in html
-    assert "metric kybc_complete_share = 0.9952 share, target >= 1" in text
+    assert "metric kybc_complete_share = 0.9952 share, legal limit >= 1" in text
+    assert "internal threshold <= 2" in text  # a POLICY figure is never presented as the law's
     assert "findings.json" in text and "findings.csv" in text
     assert "&lt;" not in text
 

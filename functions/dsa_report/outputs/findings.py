@@ -7,7 +7,7 @@ from typing import Any
 
 from ..obligations.config import Config, Waiver
 from ..obligations.coverage import not_checked
-from ..vocabulary import STATUSES, VLOP
+from ..vocabulary import DUTY, LAW, POLICY, STATUSES, VLOP
 from ..vocabulary import WAIVABLE as BAD
 
 SCHEMA_VERSION = "2"
@@ -42,10 +42,21 @@ def finding(obligation, outcome, parameters: dict[str, Any]) -> dict[str, Any]:
         "remediation": obligation.remediation.strip(),
     }
     if outcome.metric:
-        result["metric"] = outcome.metric
+        basis = threshold_basis(obligation, outcome.metric, parameters)
+        result["metric"] = {**outcome.metric, "threshold_basis": basis}
     if outcome.missing:
         result["missing"] = list(outcome.missing)
     return result
+
+
+def threshold_basis(obligation, metric: dict, parameters: dict[str, Any]) -> str:
+    """LAW or POLICY: the basis of the parameter the metric is compared with (reports call a POLICY figure
+    an "internal threshold"); a limit that is no parameter is the rule's own (LAW for a duty)."""
+    threshold = metric.get("threshold")
+    for name, value in parameters.items():
+        if value == threshold and not isinstance(value, bool) and name in obligation.basis:
+            return obligation.basis[name]
+    return LAW if obligation.kind == DUTY else POLICY
 
 
 def apply_waivers(findings: list[dict], waivers: tuple[Waiver, ...], today: date) -> dict[str, list[dict]]:

@@ -19,12 +19,12 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 
 from ..obligations.wording import eur, figure
-from ..vocabulary import AUDIENCES, FAIL, QUIET, STATUSES, WARN
+from ..vocabulary import AUDIENCES, FAIL, LAW, QUIET, STATUSES, WARN
 from ..vocabulary import ERROR as ERROR_STATUS
 
 CSV_COLUMNS = (
     "obligation_id", "article", "title", "severity", "status", "waived_status", "previous_status",
-    "metric_name", "metric_value", "unit", "comparator", "threshold", "evidence_count", "message",
+    "metric_name", "metric_value", "unit", "comparator", "threshold", "threshold_basis", "evidence_count", "message",
     "missing", "remediation",
 )
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -56,6 +56,11 @@ def fmt_cell(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return figure(value)
     return str(value)
+
+
+def limit_label(metric: Mapping[str, Any]) -> str:
+    """What a limit is, in words: the law's, or the platform's own internal threshold (obligations.md v2)."""
+    return "legal limit" if metric.get("threshold_basis") == LAW else "internal threshold"
 
 
 def ordered(findings: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -97,7 +102,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=figure, eur=eur, cell=fmt_cell, ordered=ordered, columns=sample_columns)
+    env.filters.update(num=figure, eur=eur, limit_label=limit_label, cell=fmt_cell, ordered=ordered,
+                       columns=sample_columns)
     env.globals.update(
         STATUS_ORDER=STATUSES, QUIET=QUIET, field=_field,
     )
@@ -187,6 +193,7 @@ def findings_csv(doc: dict) -> bytes:
             "unit": metric.get("unit"),
             "comparator": metric.get("comparator"),
             "threshold": metric.get("threshold"),
+            "threshold_basis": metric.get("threshold_basis"),
             "evidence_count": evidence.get("count"),
             "message": finding.get("message"),
             "missing": "; ".join(finding.get("missing") or []),
