@@ -27,6 +27,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .registers import MAX_REGISTER_BYTES
 from .spec import DATASETS, REGISTERS
 
 _MIB = 1 << 20
@@ -179,6 +180,9 @@ class _Run:
             return Unreadable("registers", items[0].origin, f"several files for one register: {names}")
         if items[0].size == 0:
             return Unreadable("registers", items[0].origin, "empty file")
+        if items[0].size > MAX_REGISTER_BYTES:
+            return Unreadable("registers", items[0].origin, f"register file too large: {items[0].size} bytes "
+                                                            f"(limit {MAX_REGISTER_BYTES})")
         try:
             return self.fetch(items[0])
         except (ClientError, BotoCoreError, OSError) as err:
