@@ -1,19 +1,37 @@
-"""Input guards (issue 11, part 4): YAML registers that expand (aliases), are too large or too deep."""
+"""Input guards (issue 11, part 4): a full disk that must fail the run instead of naming a file, and YAML
+registers that expand (aliases), are too large or too deep."""
 
 from __future__ import annotations
 
+import builtins
+import errno
+import io
 import os
 import subprocess
 import sys
 import textwrap
+import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from dsa_report import registers as registers_mod
+from dsa_report import sources
 from dsa_report.registers import MAX_REGISTER_BYTES, load_registers, parse_register
 from dsa_report.sources import collect
 from tables import make_data, outcome
+
+NOTICE = b"notice_id\nN1\n"
+
+
+def _zip(members: dict[str, bytes] | list[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", compression) as zf:
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": wanted here
+        for name, data in (members.items() if isinstance(members, dict) else members):
+            zf.writestr(name, data)
+    return buf.getvalue()
 
 
 def _write(root: Path, tree: dict[str, bytes]) -> Path:
@@ -21,6 +39,83 @@ def _write(root: Path, tree: dict[str, bytes]) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
     return root
+
+
+# ---------------------------------------------------------------- a full disk is not bad input
+
+
+class _FailingWriter:
+    """An open file whose writes fail as a full or broken disk would (the file itself is created)."""
+
+    def __init__(self, real, error: BaseException) -> None:
+        self.real, self.error = real, error
+
+    def write(self, data):
+        raise self.error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.real.close()
+
+    def close(self):
+        self.real.close()
+
+
+def _fail_writes(monkeypatch, error: BaseException) -> None:
+    def failing_open(file, mode="r", *args, **kwargs):
+        real = builtins.open(file, mode, *args, **kwargs)
+        return _FailingWriter(real, error) if "w" in mode else real
+
+    monkeypatch.setattr(sources, "open", failing_open, raising=False)  # sources' own writes only
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
+def test_disk_errors_while_unzipping_fail_the_run(tmp_path, monkeypatch, code):
+    _write(tmp_path / "d", {"notices/n.zip": _zip({"n.csv": NOTICE}), "notices/plain.csv": NOTICE})
+    _fail_writes(monkeypatch, OSError(code, os.strerror(code)))
+    with pytest.raises(OSError) as raised:
+        collect(str(tmp_path / "d"), tmp_path / "w")
+    assert raised.value.errno == code
+    assert not list((tmp_path / "w").rglob("n.csv")), "the partial member is removed"
+
+
+def test_memory_error_while_unzipping_fails_the_run(tmp_path, monkeypatch):
+    _write(tmp_path / "d", {"notices/n.zip": _zip({"n.csv": NOTICE})})
+    _fail_writes(monkeypatch, MemoryError())
+    with pytest.raises(MemoryError):
+        collect(str(tmp_path / "d"), tmp_path / "w")
+
+
+def test_other_write_errors_still_name_the_member(tmp_path):
+    long = "x" * 300 + ".csv"  # ENAMETOOLONG: the member's fault, not the disk's
+    _write(tmp_path / "d", {"notices/n.zip": _zip({long: NOTICE, "ok.csv": NOTICE})})
+    c = collect(str(tmp_path / "d"), tmp_path / "w")
+    assert [f.origin for f in c.files["notices"]] == ["notices/n.zip!ok.csv"]
+    [bad] = c.unreadable["notices"]
+    assert bad.origin == f"notices/n.zip!{long}" and bad.reason.startswith("unreadable zip member: [Errno 36]")
+
+
+def test_disk_full_while_downloading_fails_the_run(tmp_path, monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="guards-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        for key in ("notices/n.csv", "registers/audits.yaml"):
+            s3.put_object(Bucket="guards-test", Key=f"p/{key}", Body=b"audits: []\n")
+        _fail_writes(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+        with pytest.raises(OSError) as raised:  # today: "cannot fetch: ..." and the run goes on
+            collect("s3://guards-test/p/", tmp_path / "w", s3_client=s3)
+    assert raised.value.errno == errno.ENOSPC
+    assert not list((tmp_path / "w").rglob("*.part"))
 
 
 # ---------------------------------------------------------------- YAML registers

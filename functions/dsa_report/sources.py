@@ -5,11 +5,13 @@ S3 objects are copied to `workdir` in parallel, one streamed GET each (ranged pa
 large objects), in the background and dataset by dataset (`fetching`); folder files are used where they
 are. Zips (the TDB dumps nest `.csv.zip` inside `.zip`) are expanded member by member into `workdir`.
 Whatever cannot be fetched or unzipped becomes an `Unreadable` with a one-line reason and the rest goes
-on; only an unreachable source raises `SourceError`.
+on; only an unreachable source raises `SourceError`, and a failing machine (disk full, I/O error, out of
+memory) raises its own error: that is no fault of the input.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -17,7 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +47,14 @@ _SUFFIXES = ((".csv", "csv"), (".csv.gz", "csv"), (".jsonl", "jsonl"), (".jsonl.
              (".parquet", "parquet"), (".zip", "zip"))
 _REGISTER_EXTS = ("yaml", "yml", "json")
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+# The machine failing, not the input: these OSErrors (and MemoryError, never caught) propagate and fail the
+# run loudly instead of naming a file unreadable.
+_FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE,
+                           errno.ENFILE})
+
+
+def _fatal(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in _FATAL_ERRNOS
 
 
 class SourceError(Exception):
@@ -162,6 +172,8 @@ class _Run:
         try:
             path = self.fetch(item)
         except (ClientError, BotoCoreError, OSError) as err:
+            if _fatal(err):
+                raise
             part.unreadable.append(Unreadable(dataset, item.origin, _reason("cannot fetch", err)))
             return part
         kind = _kind(item.parts[-1])
@@ -186,6 +198,8 @@ class _Run:
         try:
             return self.fetch(items[0])
         except (ClientError, BotoCoreError, OSError) as err:
+            if _fatal(err):
+                raise
             return Unreadable("registers", items[0].origin, _reason("cannot fetch", err))
 
 
@@ -428,6 +442,8 @@ def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budge
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        if _fatal(err):
+            raise
         part.unreadable.append(Unreadable(dataset, origin, _reason("corrupt zip", err)))
         return
     seen: set[str] = set()
@@ -455,7 +471,10 @@ def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budge
                 with archive.open(info) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out, _BUFFER)
             except _ZIP_ERRORS as err:
-                target.unlink(missing_ok=True)
+                with suppress(OSError):  # e.g. the name too long to create is too long to delete
+                    target.unlink(missing_ok=True)
+                if _fatal(err):  # the disk is full or failing: not this file's fault
+                    raise
                 part.unreadable.append(Unreadable(dataset, member, _reason("unreadable zip member", err)))
                 continue
             budget.used += info.file_size
