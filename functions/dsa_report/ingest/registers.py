@@ -13,6 +13,21 @@ import yaml
 from .contract import REGISTERS
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A register is kept by hand: 1 MiB is thousands of entries, and the YAML parser (pure Python) reads it in
+# seconds and tens of MB; a larger file is refused unread.
+MAX_REGISTER_BYTES = 1 << 20
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader refusing anchors and aliases (`&a`, `*a`, `<<: *a`) when the parser meets the first,
+    before any object is built: a "billion laughs" document is refused in the time of reading its start."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ValueError(f"YAML anchors and aliases (&name, *name) are not accepted: "
+                             f"line {event.start_mark.line + 1}")
+        return super().compose_node(parent, index)
 
 
 def _dates(value: Any) -> Any:
@@ -31,19 +46,27 @@ def _dates(value: Any) -> Any:
 
 def parse_register(name: str, path: Path) -> list[dict]:
     """The entries of one register file; ValueError names the problem."""
+    size = path.stat().st_size
+    if size > MAX_REGISTER_BYTES:
+        raise ValueError(f"register file too large: {size} bytes (limit {MAX_REGISTER_BYTES})")
     text = path.read_text(encoding="utf-8-sig")
     try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_NoAliasLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
                          f"{str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     key = REGISTERS[name]
     if not isinstance(doc, dict) or key not in doc:
         raise ValueError(f"top-level key '{key}' is missing")
     entries = doc[key] or []
     if not isinstance(entries, list):
         raise ValueError(f"'{key}' must be a list")
-    return _dates(entries)
+    try:
+        return _dates(entries)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def load_registers(files: dict[str, Path], errors: list) -> tuple[dict[str, list[dict]], dict[str, Any]]:

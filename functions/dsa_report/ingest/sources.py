@@ -5,19 +5,22 @@ S3 objects are copied to `workdir` in parallel, one streamed GET each (ranged pa
 large objects), in the background and dataset by dataset (`fetching`); folder files are used where they
 are. Zips (the TDB dumps nest `.csv.zip` inside `.zip`) are expanded member by member into `workdir`.
 Whatever cannot be fetched or unzipped becomes an `Unreadable` with a one-line reason and the rest goes
-on; only an unreachable source raises `SourceError`.
+on; only an unreachable source raises `SourceError`, and a failing machine (disk full, I/O error, out of
+memory) raises its own error: that is no fault of the input.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from typing import Any
 from . import s3
 from .contract import DATASETS, REGISTERS
 from .errors import FetchError, SourceError
+from .registers import MAX_REGISTER_BYTES
 
 _MIB = 1 << 20
 _GIB = 1 << 30
@@ -35,6 +39,14 @@ _SUFFIXES = ((".csv", "csv"), (".csv.gz", "csv"), (".jsonl", "jsonl"), (".jsonl.
              (".parquet", "parquet"), (".zip", "zip"))
 _REGISTER_EXTS = ("yaml", "yml", "json")
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+# The machine failing, not the input: these OSErrors (and MemoryError, never caught) propagate and fail the
+# run loudly instead of naming a file unreadable.
+_FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE,
+                           errno.ENFILE})
+
+
+def _fatal(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in _FATAL_ERRNOS
 
 
 @dataclass(frozen=True)
@@ -107,14 +119,48 @@ class _Part:
     ignored: int = 0
 
 
+class _Disk:
+    """The run's byte budget for unzipping, shared by the worker threads: at most the work folder's free
+    space when the run starts. Bytes count from when they are written; files unzipping deletes itself
+    (nested zips once expanded, failed members) are given back, files handed to the loader are not."""
+
+    def __init__(self, limit: int, free: int) -> None:
+        self.free, self.limit = free, max(0, min(limit, free))
+        self.left = self.limit
+        self._lock = threading.Lock()
+
+    def take(self, size: int, *, keep: bool = True) -> str | None:
+        """Reserve `size` bytes (`keep=False`: only check); the reason when they are not left."""
+        with self._lock:
+            if size > self.left:
+                return (f"unzip budget of the run exhausted: needs {size} bytes, {self.left} of {self.limit} left "
+                        f"(the work folder had {self.free} bytes free)")
+            if keep:
+                self.left -= size
+        return None
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self.left += size
+
+
 @dataclass
 class _Budget:
     """Zip-bomb guard for one outer archive and everything nested in it (sizes from the zip headers,
-    which bound what `zipfile` will ever write)."""
+    which bound what `zipfile` will ever write): a member's own ratio, and for the whole archive its
+    expanded bytes (nested zips counted too) and their ratio to the outer file's compressed size `packed`,
+    within the run's `disk`. Members under `_RATIO_FLOOR` escape only the first."""
 
     max_bytes: int
     max_ratio: int
+    max_total_ratio: int
+    disk: _Disk
+    name: str  # the outer file's name, for the reasons
+    packed: int  # the outer file's compressed size
     used: int = 0
+    stopped: int | None = None  # once an archive-wide limit is hit: the index of that Unreadable in the part
+    skipped: int = 0  # members left unexpanded after the stop
+    targets: dict[Path, str] = field(default_factory=dict)  # local path -> the member written there
 
     def problem(self, info: zipfile.ZipInfo) -> str | None:
         if info.file_size == 0:
@@ -122,17 +168,26 @@ class _Budget:
         if info.file_size > _RATIO_FLOOR and info.file_size > self.max_ratio * max(info.compress_size, 1):
             ratio = info.file_size // max(info.compress_size, 1)
             return f"zip bomb suspected: member expands {ratio}x (limit {self.max_ratio}x)"
-        if self.used + info.file_size > self.max_bytes:
-            return f"zip bomb suspected: archive expands beyond {self.max_bytes} bytes"
         return None
+
+    def over(self, size: int, *, keep: bool = True) -> str | None:
+        """Why expanding `size` more bytes breaks a limit of the archive or the run; else reserve them."""
+        total = self.used + size
+        if total > self.max_bytes:
+            return (f"zip bomb suspected: {self.name} expands beyond {self.max_bytes} bytes "
+                    f"(limit per archive; {total} bytes)")
+        if total > _RATIO_FLOOR and total > self.max_total_ratio * self.packed:
+            return (f"zip bomb suspected: {self.name} expands {total // self.packed}x its compressed size "
+                    f"({total} bytes from {self.packed}; limit {self.max_total_ratio}x per archive)")
+        return self.disk.take(size, keep=keep)
 
 
 class _Run:
     """Fetch (S3 only) and unzip one file or register; called from the worker threads."""
 
-    def __init__(self, workdir: Path, limits: tuple[int, int], client: Any | None = None,
+    def __init__(self, workdir: Path, limits: tuple[int, int, int], disk: _Disk, client: Any | None = None,
                  bucket: str | None = None) -> None:
-        self.workdir, self.limits, self.client, self.bucket = workdir, limits, client, bucket
+        self.workdir, self.limits, self.disk, self.client, self.bucket = workdir, limits, disk, client, bucket
 
     def fetch(self, item: _Item) -> Path:
         if item.local is not None:
@@ -148,6 +203,8 @@ class _Run:
         try:
             path = self.fetch(item)
         except (FetchError, OSError) as err:
+            if _fatal(err):
+                raise
             part.unreadable.append(Unreadable(dataset, item.origin, _reason("cannot fetch", err)))
             return part
         kind = _kind(item.parts[-1])
@@ -155,7 +212,12 @@ class _Run:
             part.files.append(DataFile(dataset, path, item.origin, kind, path.stat().st_size))
             return part
         dest = self.workdir.joinpath(*item.parts[:-1], item.parts[-1] + ".d")
-        _unzip(path, dest, dataset, item.origin, part, _Budget(*self.limits), 1)  # a budget per outer zip
+        budget = _Budget(*self.limits, self.disk, item.parts[-1], max(path.stat().st_size, 1))  # one per outer zip
+        _unzip(path, dest, dataset, item.origin, part, budget, 1)
+        if budget.skipped:
+            hit = part.unreadable[budget.stopped]
+            part.unreadable[budget.stopped] = Unreadable(dataset, hit.origin, f"{hit.reason}; "
+                                                         f"{budget.skipped} more member(s) left unexpanded")
         if item.local is None:
             path.unlink(missing_ok=True)
         return part
@@ -166,18 +228,25 @@ class _Run:
             return Unreadable("registers", items[0].origin, f"several files for one register: {names}")
         if items[0].size == 0:
             return Unreadable("registers", items[0].origin, "empty file")
+        if items[0].size > MAX_REGISTER_BYTES:
+            return Unreadable("registers", items[0].origin, f"register file too large: {items[0].size} bytes "
+                                                            f"(limit {MAX_REGISTER_BYTES})")
         try:
             return self.fetch(items[0])
         except (FetchError, OSError) as err:
+            if _fatal(err):
+                raise
             return Unreadable("registers", items[0].origin, _reason("cannot fetch", err))
 
 
 def collect(source: str, workdir: Path, *, s3_client: Any | None = None, max_workers: int = 8,
-            max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500) -> Collected:
+            max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500, max_total_ratio: int = 500,
+            max_run_unzipped_bytes: int | None = None) -> Collected:
     """List the source, fetch its data files into `workdir` (S3) and expand zips there; return when all
     is fetched. `fetching()` does the same but lets the first dataset load while the others arrive."""
     with fetching(source, workdir, s3_client=s3_client, max_workers=max_workers,
-                  max_unzipped_bytes=max_unzipped_bytes, max_ratio=max_ratio) as collected:
+                  max_unzipped_bytes=max_unzipped_bytes, max_ratio=max_ratio, max_total_ratio=max_total_ratio,
+                  max_run_unzipped_bytes=max_run_unzipped_bytes) as collected:
         for name in DATASETS:
             collected.wait(name)
         collected.wait_registers()
@@ -186,25 +255,34 @@ def collect(source: str, workdir: Path, *, s3_client: Any | None = None, max_wor
 
 @contextmanager
 def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_workers: int = 8,
-             max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500) -> Iterator[Collected]:
+             max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500, max_total_ratio: int = 500,
+             max_run_unzipped_bytes: int | None = None) -> Iterator[Collected]:
     """List the source and start fetching its files in the background, dataset by dataset in the order of
     spec.DATASETS, so the loader can read one dataset while the next ones download (`Collected.wait`).
 
     `max_unzipped_bytes` bounds what one outer zip may expand to (nested zips included); a member that
     expands more than `max_ratio` times its compressed size is refused as a likely zip bomb (deflate tops
     out near 1030x; real CSVs stay far below: 62x measured for wide, sparse SoR rows, 343x for identical
-    rows). On leaving, downloads not started yet are cancelled.
+    rows). Members below 1 MiB escape that test, not the archive's: all it holds, nested zips included,
+    may expand to at most `max_total_ratio` times the outer file's size. All zips of the run together may
+    expand to at most `max_run_unzipped_bytes`, never more than the free space of `workdir` at the start.
+    A zip over a limit is named unreadable (an outer zip over one as declared is not expanded at all; one
+    found over it while expanding stops there); a disk that fills anyway (ENOSPC) raises.
+    On leaving, downloads not started yet are cancelled.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(workdir).free
+    disk = _Disk(free if max_run_unzipped_bytes is None else max_run_unzipped_bytes, free)
+    limits = (max_unzipped_bytes, max_ratio, max_total_ratio)
     if source.startswith("s3://"):
         bucket, prefix = s3.split(source)
         client = s3_client or s3.default_client(max_workers)
-        run = _Run(workdir, (max_unzipped_bytes, max_ratio), client, bucket)
+        run = _Run(workdir, limits, disk, client, bucket)
         normalised, items = f"s3://{bucket}/{prefix}", _list_s3(client, bucket, prefix)
     else:
         root = Path(source).expanduser().resolve()
-        run = _Run(workdir, (max_unzipped_bytes, max_ratio))
+        run = _Run(workdir, limits, disk)
         normalised, items = str(root), _list_folder(root)
 
     out = Collected(files={n: [] for n in DATASETS}, unreadable={n: [] for n in DATASETS},
@@ -343,49 +421,75 @@ def _register_candidate(item: _Item, candidates: dict[str, list[_Item]], errors:
 
 def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budget: _Budget,
            depth: int) -> None:
-    """Expand `path` into `dest` member by member (sorted by name), recursing into nested zips."""
+    """Expand `path` into `dest` member by member (sorted by normalised name), recursing into nested zips."""
     if depth > _MAX_ZIP_DEPTH:
         part.unreadable.append(Unreadable(dataset, origin, f"zip nested deeper than {_MAX_ZIP_DEPTH} levels"))
         return
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        if _fatal(err):
+            raise
         part.unreadable.append(Unreadable(dataset, origin, _reason("corrupt zip", err)))
         return
-    seen: set[str] = set()
     with archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+        todo = []  # (member, info, local path, kind, problem known from the headers)
+        for info in sorted(archive.infolist(), key=_member_order):
             if info.is_dir():
                 continue
             member = f"{origin}!{info.filename}"
             parts = _safe_parts(info.filename)
             kind = _kind(info.filename)
             if parts is None:
-                problem = "unsafe member path (zip-slip): leaves the archive's folder"
-            elif not kind or _junk(parts):
+                todo.append((member, info, None, kind, "unsafe member path (zip-slip): leaves the archive's folder"))
+                continue
+            if not kind or _junk(parts):
                 part.ignored += 1
                 continue
-            else:
-                problem = "duplicate member name" if info.filename in seen else budget.problem(info)
-            seen.add(info.filename)
+            target = dest.joinpath(*parts)  # `n/x.csv`, `./n/x.csv`, `n//x.csv`, `n\x.csv`: one path
+            first = budget.targets.get(target)
+            problem = (f"duplicate member: same path as {first} once names are normalised; read once"
+                       if first else budget.problem(info))
+            budget.targets.setdefault(target, member)
+            todo.append((member, info, target, kind, problem))
+        declared = sum(info.file_size for _, info, _, _, problem in todo if not problem)
+        if depth == 1 and (problem := budget.over(declared, keep=False)):  # over as declared: not expanded
+            part.unreadable.append(Unreadable(dataset, origin, problem))
+            return
+        for member, info, target, kind, problem in todo:
+            if budget.stopped is not None:
+                budget.skipped += 1
+                continue
+            if not problem and (problem := budget.over(info.file_size)):
+                budget.stopped = len(part.unreadable)  # the archive is over a limit: expanding stops here
             if problem:
                 part.unreadable.append(Unreadable(dataset, member, problem))
                 continue
-            target = dest.joinpath(*parts)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out, _BUFFER)
             except _ZIP_ERRORS as err:
-                target.unlink(missing_ok=True)
+                with suppress(OSError):  # e.g. the name too long to create is too long to delete
+                    target.unlink(missing_ok=True)
+                if _fatal(err):  # the disk is full or failing: not this file's fault
+                    raise
+                budget.disk.give(info.file_size)
                 part.unreadable.append(Unreadable(dataset, member, _reason("unreadable zip member", err)))
                 continue
             budget.used += info.file_size
             if kind == "zip":
                 _unzip(target, target.with_name(target.name + ".d"), dataset, member, part, budget, depth + 1)
                 target.unlink(missing_ok=True)
+                budget.disk.give(info.file_size)
             else:
                 part.files.append(DataFile(dataset, target, member, kind, info.file_size))
+
+
+def _member_order(info: zipfile.ZipInfo) -> tuple[str, bool, str]:
+    """By normalised name; of names normalising alike, the one already normal first (the one read)."""
+    norm = "/".join(_safe_parts(info.filename) or (info.filename,))
+    return norm, info.filename != norm, info.filename
 
 
 def _one_line(err: BaseException) -> str:
