@@ -149,3 +149,26 @@ def test_real_transparency_database_rows(tmp_path):
     one = load(tmp_path / "src", tmp_path / "b", ["AliExpress"])
     assert one.datasets["statements_of_reasons"].rows == 6
     assert one.quality["statements_of_reasons"]["other_platform"] == 200 - 6
+
+
+def test_sor_manifestly_illegal_optional_bool_and_decision_facts_presence(tmp_path):
+    src = tmp_path / "src" / "statements_of_reasons"
+    header = "platform_name,platform_uid,decision_ground,application_date,decision_facts,manifestly_illegal"
+    write(src / "a.csv", header + "\n"
+          "ExampleMarket,M1,DECISION_GROUND_ILLEGAL_CONTENT,2025-07-01,Sold a counterfeit,Yes\n"
+          "ExampleMarket,M2,DECISION_GROUND_ILLEGAL_CONTENT,2025-07-01,  ,false\n"
+          "ExampleMarket,M3,DECISION_GROUND_ILLEGAL_CONTENT,2025-07-01,Facts,\n")
+    write(src / "b.jsonl", json.dumps({"platform_name": "ExampleMarket", "platform_uid": "M4",
+                                       "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT",
+                                       "application_date": "2025-07-01", "manifestly_illegal": True}) + "\n")
+    data = load(tmp_path / "src", tmp_path)
+    assert rows(data, "SELECT platform_uid, manifestly_illegal, has_decision_facts FROM sor ORDER BY 1") == [
+        ("M1", True, True), ("M2", False, False), ("M3", None, True), ("M4", True, None)]  # M4: no such column
+    columns = data.datasets["statements_of_reasons"].columns
+    assert {"manifestly_illegal", "has_decision_facts"} <= columns
+    without = tmp_path / "light" / "statements_of_reasons"
+    write(without / "a.csv", "platform_name,platform_uid,decision_ground,application_date\n"
+          "ExampleMarket,L1,DECISION_GROUND_ILLEGAL_CONTENT,2025-07-01\n")
+    light = load(tmp_path / "light", tmp_path / "l")
+    assert not {"manifestly_illegal", "has_decision_facts"} & light.datasets["statements_of_reasons"].columns
+    assert rows(light, "SELECT manifestly_illegal, has_decision_facts FROM sor") == [(None, None)]

@@ -187,6 +187,20 @@ def test_negative_submission_delay_is_quarantined(tmp_path):
     assert_clean_rows_kept(data)
 
 
+def test_one_day_negative_submission_delay_is_time_zone_skew_not_quarantined(tmp_path):
+    src = clean_folder(tmp_path / "src")
+    write(src / "statements_of_reasons" / "skew.csv", csv_text(SOR_HEADER, [
+        sor_row("K1", applied="2025-07-05", created="2025-07-04 22:30:00"),  # -1 day: a local date, a UTC time
+        sor_row("K2", applied="2025-07-05 00:30:00", created="2025-07-03 23:59:59"),  # -2 days: quarantined
+    ]))
+    data = load(src, tmp_path)
+    q = data.quality["statements_of_reasons"]
+    assert q["reasons"] == {"negative submission delay": 1}
+    assert q["examples"][0]["row"] == 2
+    assert "K1" in ids(data, "sor", "platform_uid") and "K2" not in ids(data, "sor", "platform_uid")
+    assert_clean_rows_kept(data)
+
+
 # ---------------------------------------------------------------- encodings and CSV dialect
 
 

@@ -75,11 +75,15 @@ def test_public_dump_alone_gives_an_honest_report(tmp_path, kind):
     findings = {f["obligation_id"]: f for f in doc["findings"]}
     assert findings["DSA-24.5-SOR-SUBMISSION-DELAY"]["status"] in ("PASS", "WARN", "FAIL")
     completeness = findings["DSA-17-SOR-COMPLETENESS"]
-    assert completeness["status"] in ("PASS", "WARN", "FAIL")
-    if kind == "light":  # TikTok's SoRs are all on the incompatible ground: that explanation was owed
-        assert "incompatible_content_explanation" in completeness["message"]
-        assert completeness["evidence"]["unverifiable"] == ["incompatible_content_explanation"]
-    else:
+    if kind == "light":  # no decision_facts, and TikTok's SoRs are all on the incompatible ground: that
+        # explanation was owed too; never a PASS on fields nobody could see
+        assert completeness["status"] == "INSUFFICIENT_DATA"
+        assert completeness["evidence"]["unverifiable"] == ["decision_facts", "incompatible_content_explanation"]
+        assert completeness["missing"] == ["column statements_of_reasons.decision_facts",
+                                           "column statements_of_reasons.incompatible_content_explanation"]
+        assert "decision_facts" in completeness["message"] and "cannot be verified" in completeness["message"]
+    else:  # the full dump has them all, decision_facts filled on every statement
+        assert completeness["status"] == "PASS" and completeness["evidence"]["unverifiable"] == []
         assert "not verifiable" not in completeness["message"]
     timeliness = findings["DSA-16-NOTICE-TIMELINESS"]
     assert timeliness["status"] == "INSUFFICIENT_DATA" and "dataset notices" in timeliness["missing"]

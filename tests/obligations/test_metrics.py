@@ -94,6 +94,22 @@ def test_sor_metrics():
     assert values["sor_illegal_ground_share"] == 0.75
 
 
+def test_sor_delay_metrics_count_unsubmitted_at_the_cut_off_and_one_day_skew_as_zero():
+    rows = [
+        sor("S1", "2025-07-02", created_at=ts("2025-07-01 23:00")),  # -1 day: time-zone skew, counted as 0
+        sor("S2", "2025-07-02", created_at=ts("2025-07-04")),  # 2 days
+        sor("U1", "2025-12-29 10:00"),  # not submitted: 3 days reached at period end (2026-01-01)
+    ]
+    values = {k: v["value"] for k, v in compute_metrics(make_data({"statements_of_reasons": rows}), H2).items()}
+    assert values["sor_submission_delay_p50_days"] == 2
+    assert values["sor_submission_delay_p95_days"] == pytest.approx(2 + 0.9 * (3 - 2))
+    rows.append(sor("L1", "2026-01-03", created_at=ts("2026-01-09 08:00")))  # the data's latest submission
+    values = {k: v["value"] for k, v in compute_metrics(make_data({"statements_of_reasons": rows}), H2).items()}
+    assert values["sor_submission_delay_p95_days"] == pytest.approx(2 + 0.9 * (11 - 2))  # U1: 2026-01-09
+    only_unsubmitted = make_data({"statements_of_reasons": [sor("U1", "2025-12-29")]})
+    assert compute_metric(only_unsubmitted, H2, "sor_submission_delay_p50_days")["value"] == 3
+
+
 def test_zero_denominators_are_null_with_reason_but_counts_are_zero():
     data = make_data({"statements_of_reasons": [sor("S0", "2025-01-01", created_at=ts("2025-01-01"))]})
     metrics = compute_metrics(data, H2)

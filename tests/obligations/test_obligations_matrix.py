@@ -21,7 +21,7 @@ CATALOGUE = load_catalogue()
 
 # The contract's table: id -> tiers as the contract writes them ("any tier with commitments" is HOSTING+).
 CONTRACT_TIERS = {
-    "DSA-17-SOR-COVERAGE": "PLATFORM+",
+    "DSA-17-SOR-COVERAGE": "HOSTING+",
     "DSA-17-SOR-COMPLETENESS": "HOSTING+",
     "DSA-24.5-SOR-SUBMISSION-DELAY": "PLATFORM+",
     "DSA-16-NOTICE-ACKNOWLEDGEMENT": "HOSTING+",
@@ -111,13 +111,13 @@ def rich_tables() -> dict[str, list[dict]]:
     tf = {"source_type": "SOURCE_TRUSTED_FLAGGER"}
     return {
         "statements_of_reasons": [
-            sor("S1", "2025-08-01 10:00", trader_id="T1", item_id="I1", notice_id="N1",
+            sor("S1", "2025-08-01 10:00", trader_id="T1", item_id="I1", notice_id="N1", has_decision_facts=True,
                 created_at=ts("2025-08-02"), automated_detection=True,
                 automated_decision="AUTOMATED_DECISION_PARTIALLY"),
-            sor("S2", "2025-08-03 10:00", ground="INCOMPATIBLE", trader_id="T2", item_id="I2",
+            sor("S2", "2025-08-03 10:00", ground="INCOMPATIBLE", trader_id="T2", item_id="I2", has_decision_facts=True,
                 created_at=ts("2025-08-03 12:00"), automated_detection=False,
                 automated_decision="AUTOMATED_DECISION_NOT_AUTOMATED"),
-            *(sor(f"R{n}", f"2025-09-0{n + 1} 09:00", trader_id="T3", item_id=f"RI{n}",
+            *(sor(f"R{n}", f"2025-09-0{n + 1} 09:00", trader_id="T3", item_id=f"RI{n}", has_decision_facts=True,
                   created_at=ts(f"2025-09-0{n + 1} 10:00")) for n in range(3)),
         ],
         "notices": [

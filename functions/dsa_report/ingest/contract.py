@@ -101,6 +101,7 @@ STATEMENTS_OF_REASONS = Dataset(
         Column("trader_id"),
         Column("item_id"),
         Column("notice_id"),
+        Column("manifestly_illegal", "bool"),  # v2, optional: evident without substantive analysis (Art. 23(1))
         *(
             Column("has_" + name, "presence", source=name)
             for name in (

@@ -406,7 +406,8 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime, numbered: 
             checks.append((f"{t} < $earliest", f"implausible timestamp {col.name}", shown))
     names = {c.name for c in dataset.columns if c.input_name in group.types}
     if dataset.name == "statements_of_reasons" and {"created_at", "application_date"} <= names:
-        checks.append(("CAST(t_created_at AS DATE) < CAST(t_application_date AS DATE)",
+        # -1 day is time-zone skew (a local decision date, a UTC created_at): kept, counted as 0 by the metrics
+        checks.append(("CAST(t_created_at AS DATE) < CAST(t_application_date AS DATE) - 1",
                        "negative submission delay", "r_application_date || ' > ' || r_created_at"))
     reason = ("CASE " + " ".join(f"WHEN {cond} THEN '{label}'" for cond, label, _ in checks) + " END"
               if checks else "NULL::VARCHAR")

@@ -181,31 +181,41 @@ class MetricBook:
 # ---- groups: one scan each ----------------------------------------------------------------------------
 
 
+# Art. 24(5) submission delay in calendar days, date(created_at) - date(application_date), shared with the rule
+# DSA-24.5: a SoR not submitted (created_at null) counts with the delay reached at `$cutoff`, the later of period
+# end and the latest created_at of the platform's SoRs; -1 day is time-zone skew between a local decision date
+# and a UTC timestamp, counted as 0 (the loader quarantines anything below -1).
+SOR_DELAY_DAYS = ("greatest(date_diff('day', CAST(application_date AS DATE), "
+                  "CAST(coalesce(created_at, $cutoff) AS DATE)), 0)")
+
+
 def _sor(book: MetricBook) -> Facts:
     start, end = book.bounds
-    n, dated, quantiles, auto, auto_known, fully, fully_known, illegal = book.query(
-        """
+    (cutoff,), = book.query("SELECT greatest(max(created_at), $end) FROM sor", {"end": end})
+    n, unsubmitted, quantiles, auto, auto_known, fully, fully_known, illegal = book.query(
+        f"""
         WITH s AS (
-            SELECT *, date_diff('day', CAST(application_date AS DATE), CAST(created_at AS DATE)) AS delay
+            SELECT *, {SOR_DELAY_DAYS} AS delay
             FROM sor WHERE application_date >= $start AND application_date < $end)
-        SELECT count(*), count(delay), quantile_cont(delay, [0.5, 0.95]),
+        SELECT count(*), count(*) FILTER (WHERE created_at IS NULL), quantile_cont(delay, [0.5, 0.95]),
                count(*) FILTER (WHERE automated_detection), count(automated_detection),
                count(*) FILTER (WHERE automated_decision = $fully), count(automated_decision),
                count(*) FILTER (WHERE decision_ground = $illegal)
         FROM s
-        """,
-        {"start": start, "end": end, "fully": "AUTOMATED_DECISION_FULLY",
+        """,  # noqa: S608 - SOR_DELAY_DAYS is this module's constant; every value is bound
+        {"start": start, "end": end, "cutoff": cutoff, "fully": "AUTOMATED_DECISION_FULLY",
          "illegal": "DECISION_GROUND_ILLEGAL_CONTENT"},
     )[0]
     p50, p95 = quantiles or (None, None)
-    no_delay = Null("no SoR in the period has created_at" if n else "no statement of reasons in the period")
+    no_delay = Null("no statement of reasons in the period")
     return {
         "sor_count": n,
-        "sor_submission_delay_p50_days": p50 if dated else no_delay,
-        "sor_submission_delay_p95_days": p95 if dated else no_delay,
+        "sor_submission_delay_p50_days": p50 if n else no_delay,
+        "sor_submission_delay_p95_days": p95 if n else no_delay,
         "sor_automated_detection_share": share(auto, auto_known, "SoR with automated_detection"),
         "sor_fully_automated_share": share(fully, fully_known, "SoR with automated_decision"),
         "sor_illegal_ground_share": share(illegal, n, "statement of reasons"),
+        "sor_delay_cutoff": cutoff, "sor_unsubmitted": unsubmitted,
     }
 
 
