@@ -12,7 +12,7 @@ from dsa_report.engine.registry import RULES
 from dsa_report.obligations.evaluation import FOLDER, load_catalogue
 
 CONTRACT = {  # id: (article, tiers as written, default parameters) from contracts/obligations.md
-    "DSA-17-SOR-COVERAGE": ("17", "PLATFORM+", {"min_share": 0.999}),
+    "DSA-17-SOR-COVERAGE": ("17", "HOSTING+", {"min_share": 0.999}),
     "DSA-17-SOR-COMPLETENESS": ("17(3)", "HOSTING+", {"min_share": 0.999}),
     "DSA-24.5-SOR-SUBMISSION-DELAY": ("24(5)", "PLATFORM+", {"warn_p95_days": 2, "fail_p95_days": 7}),
     "DSA-16-NOTICE-ACKNOWLEDGEMENT": ("16(4)", "HOSTING+", {"ack_hours": 24, "min_share": 0.99}),

@@ -102,7 +102,7 @@ def test_header_explains_statuses_tiers_overrides_and_waivers(page):
     assert f"parameters:\n  {override}" in page
     assert "waivers:\n  - obligation: DSA-30-KYBC-VERIFICATION" in page and "expires:" in page
     # counts of the tier table come from the catalogue
-    assert "| HOSTING | hosting services" in page and "| 4 |" in page
+    assert "| HOSTING | hosting services" in page and "| 5 |" in page
     assert "| 25; with `marketplace: true`: 31 |" in page
 
 

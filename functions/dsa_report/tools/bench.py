@@ -69,8 +69,12 @@ def phase_store(data: Path) -> dict:
         for fmt, folders in _tabular(data).items():
             for folder, files in folders.items():
                 kept = [c for c in DATASETS[folder].columns if c.kept]
-                params = {"f": files, **{f"v{i}": c.value for i, c in enumerate(kept) if c.kind == "lists"}}
-                columns = ", ".join(f"{_cheapest(fmt, c, f'$v{i}')} AS {c.name}" for i, c in enumerate(kept))
+                present = _header(con, fmt, files)  # an optional column the files lack is NULL, as in the run
+                params = {"f": files, **{f"v{i}": c.value for i, c in enumerate(kept)
+                                         if c.kind == "lists" and c.input_name in present}}
+                columns = ", ".join(
+                    f"{_cheapest(fmt, c, f'$v{i}') if c.input_name in present else 'NULL'} AS {c.name}"
+                    for i, c in enumerate(kept))
                 rows += _count(con, fmt, f"CREATE TABLE {TABLES[folder]}_{fmt} AS SELECT {columns} FROM {{source}}",
                                params)
     return {"rows": rows}
@@ -91,6 +95,13 @@ def _count(con, fmt: str, statement: str, params: dict) -> int:
         return run("false")
     except duckdb.Error:
         return run("true")
+
+
+def _header(con, fmt: str, files: list[str]) -> set[str]:
+    """The column names the files have, together."""
+    options = ", all_varchar=true" if fmt == "csv" else ""
+    described = con.execute(f"DESCRIBE SELECT * FROM {READERS[fmt]}($f, union_by_name=true{options})", {"f": files})
+    return {row[0] for row in described.fetchall()}
 
 
 def _cheapest(fmt: str, column: Column, value: str) -> str:
