@@ -216,6 +216,22 @@ def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
     assert props["DeadLetterQueue"] == dlq
 
 
+def test_reserved_concurrency_caps_the_function_and_zero_means_no_reservation(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    parameter = template["Parameters"]["ReservedConcurrency"]
+    assert parameter["Type"] == "Number"
+    # both schedules fire together on 2 January and 2 July: a cap of 1 would throttle one of them
+    assert parameter["Default"] == 2 and parameter["MinValue"] == 0 and parameter["MaxValue"] <= 10
+    # ReservedConcurrentExecutions: 0 would stop the function, so 0 leaves the property out instead
+    assert function["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert template["Conditions"]["HasReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "0"]}]
+    }
+
+
 def test_build_target_and_handler_module_exist() -> None:
     """`BuildMethod: makefile` runs build-<LogicalId>; the handler path must exist in what it copies."""
     sam_mk = (ROOT / "infra" / "sam.mk").read_text(encoding="utf-8")
