@@ -24,6 +24,7 @@ import yaml
 from dsa_report import periods
 
 ROOT = Path(__file__).resolve().parents[1]
+CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # `make lint` installs it (infra/requirements-checkov.txt)
 TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "infra" / "events"
 SAMCONFIG = ROOT / "infra" / "samconfig.toml"
@@ -158,6 +159,46 @@ def test_cfn_lint_really_checks_the_template(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# checkov: every skip is on its resource, with the reason
+# --------------------------------------------------------------------------------------------------
+def _checkov_skips(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(resource, check id) -> comment, from each resource's `Metadata: checkov: skip:`."""
+    skips = {}
+    for name, resource in resources.items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert set(skip) == {"id", "comment"}, f"{name}: a checkov skip has an id and a comment, nothing else"
+            assert (name, skip["id"]) not in skips, f"{name} skips {skip['id']} twice"
+            skips[(name, skip["id"])] = skip["comment"]
+    return skips
+
+
+def test_every_checkov_skip_says_why(resources: dict[str, Any]) -> None:
+    skips = _checkov_skips(resources)
+    assert skips, "no checkov skip found: the parser looks in the wrong place"
+    for (name, check_id), comment in skips.items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check_id), f"{name}: {check_id!r} is not a checkov AWS check id"
+        # a reason, not a placeholder: what protects the resource instead, or why the check does not apply
+        assert len(comment.split()) >= 15, f"{name} {check_id}: the comment does not say why"
+
+
+def test_checkov_passes_and_every_skip_is_still_needed(resources: dict[str, Any]) -> None:
+    if not CHECKOV.exists():
+        pytest.skip("checkov is not installed: `make lint` installs it into .venv/checkov")
+    result = subprocess.run(
+        [str(CHECKOV), "--file", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
+         "--output", "json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+    )
+    report = json.loads(result.stdout)
+    failed = [(c["resource"], c["check_id"]) for c in report["results"]["failed_checks"]]
+    assert not failed and result.returncode == 0, failed or result.stderr
+    assert report["summary"]["parsing_errors"] == 0
+    skipped = {(c["resource"].split(".", 1)[1], c["check_id"]) for c in report["results"]["skipped_checks"]}
+    # a skip whose check now passes (or no longer exists) must go
+    assert skipped == set(_checkov_skips(resources))
+
+
+# --------------------------------------------------------------------------------------------------
 # Shape of the stack
 # --------------------------------------------------------------------------------------------------
 def test_template_is_sam_with_no_state_machine(template: dict[str, Any], resources: dict[str, Any]) -> None:
@@ -198,7 +239,7 @@ def test_globals(template: dict[str, Any]) -> None:
 
 def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
     props = function["Properties"]
-    assert function["Metadata"] == {"BuildMethod": "makefile"}
+    assert function["Metadata"]["BuildMethod"] == "makefile"
     assert props["Handler"] == "handlers.scheduled.handler"
     assert props["CodeUri"] == "."
     assert props["MemorySize"] == 10240
