@@ -252,9 +252,43 @@ def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
     assert env["HOME"] == "/tmp"
     dummies = _dummies(template)
     assert resolve_sub(env["DSA_CONFIG"]["Fn::Sub"], dummies) == "s3://dummy-databucket/config/examplemarket.yaml"
-    # asynchronous invocations that keep failing end in the stack's dead-letter queue
-    dlq = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
-    assert props["DeadLetterQueue"] == dlq
+    # failed asynchronous invocations reach the dead-letter queue through the on-failure destination
+    # (test_event_invoke_config...), not a DeadLetterConfig as well, which would queue each failure twice
+    assert "DeadLetterQueue" not in props
+
+
+def test_event_invoke_config_retries_once_then_sends_the_failure_to_the_dead_letter_queue(
+    resources: dict[str, Any], function: dict[str, Any]
+) -> None:
+    configs = [r["Properties"] for r in _of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+               if r["Properties"]["FunctionName"] == {"Ref": "DsaReportFunction"}]
+    assert len(configs) == 1, "expected one EventInvokeConfig for the report function"
+    (config,) = configs
+    assert "EventInvokeConfig" not in function["Properties"], "one place for it, not SAM's property as well"
+    assert config["Qualifier"] == "$LATEST"  # no alias or published version: the schedules invoke $LATEST
+    # set on purpose below Lambda's default (2): a retry re-runs everything at 10 GB for up to 15 minutes
+    assert config["MaximumRetryAttempts"] == 1
+    # long enough for every attempt to run in full with Lambda's back-off, within Lambda's 6-hour ceiling
+    timeout = function["Properties"]["Timeout"]
+    attempts = config["MaximumRetryAttempts"] + 1
+    assert attempts * timeout + 60 * attempts <= config["MaximumEventAgeInSeconds"] <= 6 * 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    }
+
+
+def test_logs_and_dead_letter_queue_outlive_the_stack(resources: dict[str, Any]) -> None:
+    """A failed run's logs and its dead-letter message must survive `sam delete` and a replacement."""
+    kept = {**_of_type(resources, "AWS::Logs::LogGroup"), **_of_type(resources, "AWS::SQS::Queue")}
+    assert "DsaReportLogGroup" in kept and "DeadLetterQueue" in kept
+    for name, resource in kept.items():
+        assert resource.get("DeletionPolicy") == "Retain", name
+        assert resource.get("UpdateReplacePolicy") == "Retain", name
+    for name, group in _of_type(resources, "AWS::Logs::LogGroup").items():
+        assert group["Properties"]["RetentionInDays"] >= 365, name
+    # the log group the function writes to: Lambda's own name for it, so Lambda never creates it unmanaged
+    log_name = resources["DsaReportLogGroup"]["Properties"]["LogGroupName"]
+    assert log_name == {"Fn::Sub": "/aws/lambda/${DsaReportFunction}"}
 
 
 def test_reserved_concurrency_caps_the_function_and_zero_means_no_reservation(
