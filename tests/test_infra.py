@@ -341,6 +341,9 @@ def test_two_schedules_with_timezone_retries_and_dead_letter_queue(
         dlq = props["DeadLetterConfig"]["Arn"]["Fn::GetAtt"]
         assert dlq[1] == "Arn" and resources[dlq[0]]["Type"] == "AWS::SQS::Queue"
         assert props.get("State", "ENABLED") in ("ENABLED", {"Ref": "ScheduleState"})
+        # the stack's own group and role, not a role SAM would make with an unconditioned trust policy
+        assert props["GroupName"] == {"Ref": "ScheduleGroup"}
+        assert props["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
 
 
 def test_schedule_inputs_are_the_json_the_handler_expects(
@@ -464,14 +467,51 @@ def test_no_allow_statement_grants_wildcards(template: dict[str, Any]) -> None:
     assert allows, "the function's policy statements were not found"
     for statement in allows:
         assert "NotAction" not in statement and "NotResource" not in statement, statement
+        assert "NotPrincipal" not in statement, statement
         for action in _as_list(statement["Action"]):
             assert action != "*" and not action.endswith(":*"), f"wildcard action {action!r}"
+        if "Principal" in statement:  # a trust policy: it names who may assume the role, not resources
+            assert statement["Principal"] != "*" and statement["Action"] == "sts:AssumeRole", statement
+            continue
         for resource in _as_list(statement["Resource"]):
             assert resource != "*", f"wildcard resource in {statement.get('Sid')}"
     # the only s3:* in the template is the TLS-only Deny of the bucket policies
     for statement in statements:
         if "s3:*" in _as_list(statement.get("Action", [])):
             assert statement["Effect"] == "Deny"
+
+
+def test_scheduler_role_trusts_only_this_accounts_schedules_of_this_stacks_group(resources: dict[str, Any]) -> None:
+    assert resources["ScheduleGroup"]["Type"] == "AWS::Scheduler::ScheduleGroup"
+    role = resources["SchedulerRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert "RoleName" not in role["Properties"], "a named role would need CAPABILITY_NAMED_IAM"
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    # confused deputy: only this account, and only schedules in the stack's own group (Scheduler presents
+    # the group's ARN as aws:SourceArn; its guide says to scope to a group, not to one schedule)
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ScheduleGroup", "Arn"]}},
+    }
+    granted = {
+        (action, _resource_label(resource))
+        for policy in role["Properties"]["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]) for resource in _as_list(statement["Resource"])
+    }
+    # a ScheduleV2 event invokes the function it belongs to: the role may invoke those functions only
+    scheduled = {f"{name}.Arn" for name, fn in _of_type(resources, "AWS::Serverless::Function").items()
+                 if any(ev["Type"] == "ScheduleV2" for ev in fn["Properties"].get("Events", {}).values())}
+    assert "DsaReportFunction.Arn" in scheduled
+    assert granted == {("lambda:InvokeFunction", arn) for arn in scheduled} | {
+        ("sqs:SendMessage", "DeadLetterQueue.Arn")}
+    # every schedule of the stack uses this role in this group
+    for fn in _of_type(resources, "AWS::Serverless::Function").values():
+        for ev in fn["Properties"].get("Events", {}).values():
+            assert ev["Properties"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+            assert ev["Properties"]["GroupName"] == {"Ref": "ScheduleGroup"}
 
 
 def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]) -> None:
