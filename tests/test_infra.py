@@ -526,6 +526,9 @@ def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]
     ses_identity = (
         "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentityDomain}"
     )
+    ses_configuration_set = (
+        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${ReportsConfigurationSet}"
+    )
     assert granted == {
         ("s3:GetObject", "${DataBucket.Arn}/*"),
         ("s3:ListBucket", "DataBucket.Arn"),
@@ -538,11 +541,31 @@ def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]
         ("dynamodb:DeleteItem", "DeliveryLedgerTable.Arn"),
         ("ses:SendEmail", ses_identity),
         ("ses:SendRawEmail", ses_identity),
+        ("ses:SendEmail", ses_configuration_set),
+        ("ses:SendRawEmail", ses_configuration_set),
         ("sqs:SendMessage", "DeadLetterQueue.Arn"),
     }
     # SES: only from the configured sender address, not any address of the identity's domain
     (ses,) = [st for policy in policies for st in policy["Statement"] if "ses:SendEmail" in _as_list(st["Action"])]
     assert ses["Condition"] == {"StringEqualsIgnoreCase": {"ses:FromAddress": {"Ref": "SenderAddress"}}}
+
+
+def test_ses_configuration_set_requires_tls_and_the_function_is_given_it(
+    template: dict[str, Any], resources: dict[str, Any], function: dict[str, Any]
+) -> None:
+    (name,) = _of_type(resources, "AWS::SES::ConfigurationSet")
+    props = resources[name]["Properties"]
+    # SES delivers only over TLS: never in clear text to a receiving server that does not offer it
+    assert props["DeliveryOptions"]["TlsPolicy"] == "REQUIRE"
+    assert props.get("SendingOptions", {}).get("SendingEnabled", True) is True
+    assert function["Properties"]["Environment"]["Variables"]["SES_CONFIGURATION_SET"] == {"Ref": name}
+    # the configuration set's ARN in the policy is built from the set's name (its Ref)
+    assert resolve_sub(props["Name"]["Fn::Sub"], _dummies(template)) == "dsa-report-reports"
+    statements = [st for policy in function["Properties"]["Policies"] for st in policy["Statement"]
+                  if {"ses:SendEmail", "ses:SendRawEmail"} & set(_as_list(st["Action"]))]
+    assert len(statements) == 1, "one SES statement, with its FromAddress condition"
+    resources_named = [_resource_label(r) for r in _as_list(statements[0]["Resource"])]
+    assert any(label.endswith(f":configuration-set/${{{name}}}") for label in resources_named)
 
 
 # --------------------------------------------------------------------------------------------------
