@@ -8,13 +8,14 @@ the ledger table, least privilege, alarms and outputs.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 import subprocess
 import sys
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,8 @@ def test_template_is_sam_with_no_state_machine(template: dict[str, Any], resourc
     types = {res["Type"] for res in resources.values()}
     assert "AWS::Serverless::StateMachine" not in types
     assert "AWS::StepFunctions::StateMachine" not in types
-    assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction"]
+    # the report function, and the deadline check (a few lines of inline code, no package of its own)
+    assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction", "ReportCheckFunction"]
 
 
 def test_parameters(template: dict[str, Any]) -> None:
@@ -579,14 +581,17 @@ def test_alarms_on_function_errors_and_dead_letter_queue(
     assert len(topics) == 1
     (topic,) = topics
 
-    def find(namespace: str, metric: str) -> dict[str, Any]:
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
+
+    def find(namespace: str, metric: str, dimension: str | None = None) -> dict[str, Any]:
         matches = [a["Properties"] for a in alarms
-                   if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
-        assert len(matches) == 1, f"expected one alarm on {namespace} {metric}"
-        assert {"Ref": topic} in matches[0]["AlarmActions"]
+                   if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+                   and (dimension is None or a["Properties"]["Dimensions"][0]["Value"] == {"Ref": dimension})]
+        assert len(matches) == 1, f"expected one alarm on {namespace} {metric} {dimension or ''}"
         return matches[0]
 
-    errors = find("AWS/Lambda", "Errors")
+    errors = find("AWS/Lambda", "Errors", "DsaReportFunction")
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "DsaReportFunction"}}]
     assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and errors["Threshold"] == 1
     depth = find("AWS/SQS", "ApproximateNumberOfMessagesVisible")
@@ -600,6 +605,175 @@ def test_alarms_on_function_errors_and_dead_letter_queue(
     assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
     assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
     assert subscription["Properties"]["TopicArn"] == {"Ref": topic}
+
+
+def _handler_metrics() -> tuple[str, str]:
+    """Namespace and service of the `Metrics(...)` object in functions/handlers/scheduled.py (read, not run)."""
+    source = (ROOT / "functions" / "handlers" / "scheduled.py").read_text(encoding="utf-8")
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name) and node.func.id == "Metrics"]
+    assert len(calls) == 1, "the handler has one Powertools Metrics object"
+    keywords = {k.arg: k.value.value for k in calls[0].keywords if isinstance(k.value, ast.Constant)}
+    return keywords["namespace"], keywords["service"]
+
+
+@pytest.mark.parametrize("metric", ["UnreadableFiles", "DeliveryUnknown"])
+def test_alarm_on_a_metric_of_the_report_function(
+    template: dict[str, Any], resources: dict[str, Any], metric: str
+) -> None:
+    """Unreadable files and ambiguous deliveries alarm on the run that reports them."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    namespace, service = _handler_metrics()
+    assert namespace == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    # what Powertools puts in CloudWatch for that object: an alarm must name exactly these dimensions
+    emitter = Metrics(namespace=namespace, service=service)
+    emitter.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    emf = emitter.serialize_metric_set()["_aws"]["CloudWatchMetrics"][0]
+    emitter.clear_metrics()
+    dimensions = [{"Name": name, "Value": service} for name in emf["Dimensions"][0]]
+    assert dimensions == [{"Name": "service", "Value": service}]
+
+    matches = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == metric]
+    assert len(matches) == 1, f"expected one alarm on {metric}"
+    (alarm,) = matches
+    assert alarm["Namespace"] == emf["Namespace"] and alarm["Dimensions"] == dimensions
+    assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # a run that reports none emits nothing (or 0): no data is not a problem
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_success_metric_the_deadline_check_is_chosen_over_is_what_the_handler_emits() -> None:
+    """The template explains why no alarm watches EmailsSent; that metric must be the handler's."""
+    source = (ROOT / "functions" / "handlers" / "scheduled.py").read_text(encoding="utf-8")
+    assert 'name="EmailsSent"' in source and _handler_metrics()[0] == "DSAReport"
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert "EmailsSent in namespace DSAReport" in text
+
+
+# --------------------------------------------------------------------------------------------------
+# Deadline check: a report of the period that just ended must be in the archive by the 3rd
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def check(resources: dict[str, Any]) -> dict[str, Any]:
+    return resources["ReportCheckFunction"]
+
+
+def _check_module(check: dict[str, Any]) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(check["Properties"]["InlineCode"], "index.py", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_deadline_check_runs_on_the_3rd_and_alarms_when_it_raises(
+    template: dict[str, Any], resources: dict[str, Any], function: dict[str, Any], check: dict[str, Any]
+) -> None:
+    props = check["Properties"]
+    assert props["Handler"] == "index.handler" and "CodeUri" not in props
+    assert props["Environment"]["Variables"] == {"REPORTS_BUCKET": {"Ref": "ReportsBucket"}}
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", 1, {"Ref": "AWS::NoValue"}]
+    }
+    # it may list the archive, nothing else
+    (policy,) = props["Policies"]
+    assert [(s["Effect"], s["Action"], s["Resource"]) for s in policy["Statement"]] == [
+        ("Allow", "s3:ListBucket", {"Fn::GetAtt": ["ReportsBucket", "Arn"]})
+    ]
+    (event,) = props["Events"].values()
+    assert event["Type"] == "ScheduleV2"
+    schedule = event["Properties"]
+    assert set(schedule) <= SCHEDULE_V2_PROPERTIES
+    # a day after both report schedules (the 2nd, 06:00), in the same time zone, paused with them
+    assert schedule["ScheduleExpression"] == "cron(0 6 3 * ? *)"
+    for report in _schedules(function).values():
+        assert report["Properties"]["ScheduleExpression"].startswith("cron(0 6 2 ")
+        for key in ("ScheduleExpressionTimezone", "State", "RetryPolicy", "DeadLetterConfig", "FlexibleTimeWindow"):
+            assert schedule[key] == report["Properties"][key], key
+    assert json.loads(schedule["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    # no retry (the first error is the alarm), and an event is not dropped before Lambda's 6 hours
+    (config,) = [r["Properties"] for r in _of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+                 if r["Properties"]["FunctionName"] == {"Ref": "ReportCheckFunction"}]
+    assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 6 * 3600
+    (alarm,) = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"]["Dimensions"][0]["Value"] == {"Ref": "ReportCheckFunction"}]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert resources["ReportCheckLogGroup"]["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/lambda/${ReportCheckFunction}"
+    }
+
+
+def test_deadline_check_code_is_small_and_lint_clean(check: dict[str, Any]) -> None:
+    code = check["Properties"]["InlineCode"]
+    assert len(code) <= 4096, "CloudFormation takes at most 4,096 characters of inline code"
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ruff"), "check", "--stdin-filename",
+                             "infra/report_check_index.py", "-"],
+                            input=code, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("utc_offset_hours", [-12, -5, 0, 1, 2, 9, 14])
+def test_deadline_check_expects_the_periods_the_report_schedules_produced(
+    check: dict[str, Any], utc_offset_hours: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In any time zone, the check looks for exactly the periods the runs of the 2nd reported."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", DUMMY_REGION)
+    expected_periods = _check_module(check)["expected_periods"]
+    zone = timezone(timedelta(hours=utc_offset_hours))
+    for year in (2026, 2027, 2028):  # 2028: a leap February
+        for month in range(1, 13):
+            report_day = date(year, month, 2)
+            fired = datetime(year, month, 3, 6, tzinfo=zone).astimezone(UTC)
+            wanted = [periods.last_complete("month", report_day).label]
+            if month in (1, 7):
+                wanted.append(periods.last_complete("half-year", report_day).label)
+            assert expected_periods(fired) == wanted, (fired, wanted)
+
+
+@pytest.fixture()
+def archive(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from moto import mock_aws
+    monkeypatch.setenv("AWS_DEFAULT_REGION", DUMMY_REGION)
+    monkeypatch.setenv("REPORTS_BUCKET", "reports")
+    with mock_aws():
+        import boto3
+        s3 = boto3.client("s3", region_name=DUMMY_REGION)
+        s3.create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": DUMMY_REGION})
+        yield s3
+
+
+def test_deadline_check_passes_when_the_reports_are_archived(check: dict[str, Any], archive: Any) -> None:
+    handler = _check_module(check)["handler"]
+    for key in ("ExampleMarket/2026-12/sched-20270102T050000Z/manifest.json",
+                "ExampleMarket/2026-12/sched-20270102T050000Z/findings.json",
+                "ExampleMarket/2026-H2/20270102T091500Z-1a2b3c4d/manifest.json",
+                "OtherMarket/2026-11/sched-20261202T050000Z/manifest.json"):
+        archive.put_object(Bucket="reports", Key=key, Body=b"{}")
+    found = handler({"scheduled_time": "2027-01-03T05:00:00Z"}, None)
+    assert found == {"2026-12": "ExampleMarket/2026-12/sched-20270102T050000Z/manifest.json",
+                     "2026-H2": "ExampleMarket/2026-H2/20270102T091500Z-1a2b3c4d/manifest.json"}
+
+
+@pytest.mark.parametrize(("keys", "missing"), [
+    ([], "2026-12, 2026-H2"),  # nothing archived at all
+    (["ExampleMarket/2026-12/sched-1/manifest.json"], "2026-H2"),  # the half-year run failed
+    # a run that stopped before its manifest, a manifest in the wrong place, the period before
+    (["ExampleMarket/2026-12/sched-1/findings.json", "ExampleMarket/2026-12/manifest.json",
+      "ExampleMarket/2026-11/sched-1/manifest.json", "ExampleMarket/2026-H2/x/evidence/manifest.json"],
+     "2026-12, 2026-H2"),
+])
+def test_deadline_check_raises_for_each_missing_report(
+    check: dict[str, Any], archive: Any, keys: list[str], missing: str
+) -> None:
+    handler = _check_module(check)["handler"]
+    for key in keys:
+        archive.put_object(Bucket="reports", Key=key, Body=b"{}")
+    with pytest.raises(RuntimeError, match=f"for {re.escape(missing)}$"):
+        handler({"scheduled_time": "2027-01-03T05:00:00Z"}, None)
 
 
 def test_outputs_name_everything_an_operator_needs(template: dict[str, Any]) -> None:
