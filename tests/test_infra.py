@@ -30,6 +30,7 @@ TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "infra" / "events"
 SAMCONFIG = ROOT / "infra" / "samconfig.toml"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+RELIABILITY_DOC = ROOT / "docs" / "reliability.md"
 INFRA_README = ROOT / "infra" / "README.md"
 
 # Properties of a SAM `ScheduleV2` event (samtranslator/model/eventsources/scheduler.py). cfn-lint does
@@ -931,3 +932,16 @@ def test_docs_cover_every_parameter_output_and_event(template: dict[str, Any]) -
     readme = INFRA_README.read_text(encoding="utf-8")
     for path in EVENTS.glob("*.json"):
         assert f"events/{path.name}" in readme, f"infra/README.md does not list {path.name}"
+
+
+def test_reliability_doc_names_every_alarm_and_only_tests_that_exist(resources: dict[str, Any]) -> None:
+    text = RELIABILITY_DOC.read_text(encoding="utf-8")
+    section = text.split("\n## Infrastructure\n", 1)[1].split("\n## ", 1)[0]
+    deploy = DEPLOY_DOC.read_text(encoding="utf-8")
+    for name in _of_type(resources, "AWS::CloudWatch::Alarm"):
+        assert f"`{name}`" in section and f"`{name}`" in deploy, f"{name} is not documented"
+    tests = {name for name in globals() if name.startswith("test_")}
+    cited = re.findall(r"`(test_\w+?)(\*|…)?`", section)
+    assert cited
+    for name, prefix in cited:
+        assert (any(t.startswith(name) for t in tests) if prefix else name in tests), f"no test {name}"
