@@ -8,13 +8,14 @@ the ledger table, least privilege, alarms and outputs.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 import subprocess
 import sys
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ import yaml
 from dsa_report.engine import periods
 
 ROOT = Path(__file__).resolve().parents[1]
+CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # `make lint` installs it (infra/requirements-checkov.txt)
 TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "infra" / "events"
 SAMCONFIG = ROOT / "infra" / "samconfig.toml"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+RELIABILITY_DOC = ROOT / "docs" / "reliability.md"
 INFRA_README = ROOT / "infra" / "README.md"
 
 # Properties of a SAM `ScheduleV2` event (samtranslator/model/eventsources/scheduler.py). cfn-lint does
@@ -158,6 +161,46 @@ def test_cfn_lint_really_checks_the_template(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# checkov: every skip is on its resource, with the reason
+# --------------------------------------------------------------------------------------------------
+def _checkov_skips(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(resource, check id) -> comment, from each resource's `Metadata: checkov: skip:`."""
+    skips = {}
+    for name, resource in resources.items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert set(skip) == {"id", "comment"}, f"{name}: a checkov skip has an id and a comment, nothing else"
+            assert (name, skip["id"]) not in skips, f"{name} skips {skip['id']} twice"
+            skips[(name, skip["id"])] = skip["comment"]
+    return skips
+
+
+def test_every_checkov_skip_says_why(resources: dict[str, Any]) -> None:
+    skips = _checkov_skips(resources)
+    assert skips, "no checkov skip found: the parser looks in the wrong place"
+    for (name, check_id), comment in skips.items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check_id), f"{name}: {check_id!r} is not a checkov AWS check id"
+        # a reason, not a placeholder: what protects the resource instead, or why the check does not apply
+        assert len(comment.split()) >= 15, f"{name} {check_id}: the comment does not say why"
+
+
+def test_checkov_passes_and_every_skip_is_still_needed(resources: dict[str, Any]) -> None:
+    if not CHECKOV.exists():
+        pytest.skip("checkov is not installed: `make lint` installs it into .venv/checkov")
+    result = subprocess.run(
+        [str(CHECKOV), "--file", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
+         "--output", "json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+    )
+    report = json.loads(result.stdout)
+    failed = [(c["resource"], c["check_id"]) for c in report["results"]["failed_checks"]]
+    assert not failed and result.returncode == 0, failed or result.stderr
+    assert report["summary"]["parsing_errors"] == 0
+    skipped = {(c["resource"].split(".", 1)[1], c["check_id"]) for c in report["results"]["skipped_checks"]}
+    # a skip whose check now passes (or no longer exists) must go
+    assert skipped == set(_checkov_skips(resources))
+
+
+# --------------------------------------------------------------------------------------------------
 # Shape of the stack
 # --------------------------------------------------------------------------------------------------
 def test_template_is_sam_with_no_state_machine(template: dict[str, Any], resources: dict[str, Any]) -> None:
@@ -165,7 +208,8 @@ def test_template_is_sam_with_no_state_machine(template: dict[str, Any], resourc
     types = {res["Type"] for res in resources.values()}
     assert "AWS::Serverless::StateMachine" not in types
     assert "AWS::StepFunctions::StateMachine" not in types
-    assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction"]
+    # the report function, and the deadline check (a few lines of inline code, no package of its own)
+    assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction", "ReportCheckFunction"]
 
 
 def test_parameters(template: dict[str, Any]) -> None:
@@ -198,7 +242,7 @@ def test_globals(template: dict[str, Any]) -> None:
 
 def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
     props = function["Properties"]
-    assert function["Metadata"] == {"BuildMethod": "makefile"}
+    assert function["Metadata"]["BuildMethod"] == "makefile"
     assert props["Handler"] == "handlers.scheduled.handler"
     assert props["CodeUri"] == "."
     assert props["MemorySize"] == 10240
@@ -211,9 +255,59 @@ def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
     assert env["HOME"] == "/tmp"
     dummies = _dummies(template)
     assert resolve_sub(env["DSA_CONFIG"]["Fn::Sub"], dummies) == "s3://dummy-databucket/config/examplemarket.yaml"
-    # asynchronous invocations that keep failing end in the stack's dead-letter queue
-    dlq = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
-    assert props["DeadLetterQueue"] == dlq
+    # failed asynchronous invocations reach the dead-letter queue through the on-failure destination
+    # (test_event_invoke_config...), not a DeadLetterConfig as well, which would queue each failure twice
+    assert "DeadLetterQueue" not in props
+
+
+def test_event_invoke_config_retries_once_then_sends_the_failure_to_the_dead_letter_queue(
+    resources: dict[str, Any], function: dict[str, Any]
+) -> None:
+    configs = [r["Properties"] for r in _of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+               if r["Properties"]["FunctionName"] == {"Ref": "DsaReportFunction"}]
+    assert len(configs) == 1, "expected one EventInvokeConfig for the report function"
+    (config,) = configs
+    assert "EventInvokeConfig" not in function["Properties"], "one place for it, not SAM's property as well"
+    assert config["Qualifier"] == "$LATEST"  # no alias or published version: the schedules invoke $LATEST
+    # set on purpose below Lambda's default (2): a retry re-runs everything at 10 GB for up to 15 minutes
+    assert config["MaximumRetryAttempts"] == 1
+    # long enough for every attempt to run in full with Lambda's back-off, within Lambda's 6-hour ceiling
+    timeout = function["Properties"]["Timeout"]
+    attempts = config["MaximumRetryAttempts"] + 1
+    assert attempts * timeout + 60 * attempts <= config["MaximumEventAgeInSeconds"] <= 6 * 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    }
+
+
+def test_logs_and_dead_letter_queue_outlive_the_stack(resources: dict[str, Any]) -> None:
+    """A failed run's logs and its dead-letter message must survive `sam delete` and a replacement."""
+    kept = {**_of_type(resources, "AWS::Logs::LogGroup"), **_of_type(resources, "AWS::SQS::Queue")}
+    assert "DsaReportLogGroup" in kept and "DeadLetterQueue" in kept
+    for name, resource in kept.items():
+        assert resource.get("DeletionPolicy") == "Retain", name
+        assert resource.get("UpdateReplacePolicy") == "Retain", name
+    for name, group in _of_type(resources, "AWS::Logs::LogGroup").items():
+        assert group["Properties"]["RetentionInDays"] >= 365, name
+    # the log group the function writes to: Lambda's own name for it, so Lambda never creates it unmanaged
+    log_name = resources["DsaReportLogGroup"]["Properties"]["LogGroupName"]
+    assert log_name == {"Fn::Sub": "/aws/lambda/${DsaReportFunction}"}
+
+
+def test_reserved_concurrency_caps_the_function_and_zero_means_no_reservation(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    parameter = template["Parameters"]["ReservedConcurrency"]
+    assert parameter["Type"] == "Number"
+    # both schedules fire together on 2 January and 2 July: a cap of 1 would throttle one of them
+    assert parameter["Default"] == 2 and parameter["MinValue"] == 0 and parameter["MaxValue"] <= 10
+    # ReservedConcurrentExecutions: 0 would stop the function, so 0 leaves the property out instead
+    assert function["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert template["Conditions"]["HasReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "0"]}]
+    }
 
 
 def test_build_target_and_handler_module_exist() -> None:
@@ -250,6 +344,9 @@ def test_two_schedules_with_timezone_retries_and_dead_letter_queue(
         dlq = props["DeadLetterConfig"]["Arn"]["Fn::GetAtt"]
         assert dlq[1] == "Arn" and resources[dlq[0]]["Type"] == "AWS::SQS::Queue"
         assert props.get("State", "ENABLED") in ("ENABLED", {"Ref": "ScheduleState"})
+        # the stack's own group and role, not a role SAM would make with an unconditioned trust policy
+        assert props["GroupName"] == {"Ref": "ScheduleGroup"}
+        assert props["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
 
 
 def test_schedule_inputs_are_the_json_the_handler_expects(
@@ -373,14 +470,51 @@ def test_no_allow_statement_grants_wildcards(template: dict[str, Any]) -> None:
     assert allows, "the function's policy statements were not found"
     for statement in allows:
         assert "NotAction" not in statement and "NotResource" not in statement, statement
+        assert "NotPrincipal" not in statement, statement
         for action in _as_list(statement["Action"]):
             assert action != "*" and not action.endswith(":*"), f"wildcard action {action!r}"
+        if "Principal" in statement:  # a trust policy: it names who may assume the role, not resources
+            assert statement["Principal"] != "*" and statement["Action"] == "sts:AssumeRole", statement
+            continue
         for resource in _as_list(statement["Resource"]):
             assert resource != "*", f"wildcard resource in {statement.get('Sid')}"
     # the only s3:* in the template is the TLS-only Deny of the bucket policies
     for statement in statements:
         if "s3:*" in _as_list(statement.get("Action", [])):
             assert statement["Effect"] == "Deny"
+
+
+def test_scheduler_role_trusts_only_this_accounts_schedules_of_this_stacks_group(resources: dict[str, Any]) -> None:
+    assert resources["ScheduleGroup"]["Type"] == "AWS::Scheduler::ScheduleGroup"
+    role = resources["SchedulerRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert "RoleName" not in role["Properties"], "a named role would need CAPABILITY_NAMED_IAM"
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    # confused deputy: only this account, and only schedules in the stack's own group (Scheduler presents
+    # the group's ARN as aws:SourceArn; its guide says to scope to a group, not to one schedule)
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ScheduleGroup", "Arn"]}},
+    }
+    granted = {
+        (action, _resource_label(resource))
+        for policy in role["Properties"]["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]) for resource in _as_list(statement["Resource"])
+    }
+    # a ScheduleV2 event invokes the function it belongs to: the role may invoke those functions only
+    scheduled = {f"{name}.Arn" for name, fn in _of_type(resources, "AWS::Serverless::Function").items()
+                 if any(ev["Type"] == "ScheduleV2" for ev in fn["Properties"].get("Events", {}).values())}
+    assert "DsaReportFunction.Arn" in scheduled
+    assert granted == {("lambda:InvokeFunction", arn) for arn in scheduled} | {
+        ("sqs:SendMessage", "DeadLetterQueue.Arn")}
+    # every schedule of the stack uses this role in this group
+    for fn in _of_type(resources, "AWS::Serverless::Function").values():
+        for ev in fn["Properties"].get("Events", {}).values():
+            assert ev["Properties"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+            assert ev["Properties"]["GroupName"] == {"Ref": "ScheduleGroup"}
 
 
 def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]) -> None:
@@ -395,6 +529,9 @@ def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]
     ses_identity = (
         "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentityDomain}"
     )
+    ses_configuration_set = (
+        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${ReportsConfigurationSet}"
+    )
     assert granted == {
         ("s3:GetObject", "${DataBucket.Arn}/*"),
         ("s3:ListBucket", "DataBucket.Arn"),
@@ -407,11 +544,31 @@ def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]
         ("dynamodb:DeleteItem", "DeliveryLedgerTable.Arn"),
         ("ses:SendEmail", ses_identity),
         ("ses:SendRawEmail", ses_identity),
+        ("ses:SendEmail", ses_configuration_set),
+        ("ses:SendRawEmail", ses_configuration_set),
         ("sqs:SendMessage", "DeadLetterQueue.Arn"),
     }
     # SES: only from the configured sender address, not any address of the identity's domain
     (ses,) = [st for policy in policies for st in policy["Statement"] if "ses:SendEmail" in _as_list(st["Action"])]
     assert ses["Condition"] == {"StringEqualsIgnoreCase": {"ses:FromAddress": {"Ref": "SenderAddress"}}}
+
+
+def test_ses_configuration_set_requires_tls_and_the_function_is_given_it(
+    template: dict[str, Any], resources: dict[str, Any], function: dict[str, Any]
+) -> None:
+    (name,) = _of_type(resources, "AWS::SES::ConfigurationSet")
+    props = resources[name]["Properties"]
+    # SES delivers only over TLS: never in clear text to a receiving server that does not offer it
+    assert props["DeliveryOptions"]["TlsPolicy"] == "REQUIRE"
+    assert props.get("SendingOptions", {}).get("SendingEnabled", True) is True
+    assert function["Properties"]["Environment"]["Variables"]["SES_CONFIGURATION_SET"] == {"Ref": name}
+    # the configuration set's ARN in the policy is built from the set's name (its Ref)
+    assert resolve_sub(props["Name"]["Fn::Sub"], _dummies(template)) == "dsa-report-reports"
+    statements = [st for policy in function["Properties"]["Policies"] for st in policy["Statement"]
+                  if {"ses:SendEmail", "ses:SendRawEmail"} & set(_as_list(st["Action"]))]
+    assert len(statements) == 1, "one SES statement, with its FromAddress condition"
+    resources_named = [_resource_label(r) for r in _as_list(statements[0]["Resource"])]
+    assert any(label.endswith(f":configuration-set/${{{name}}}") for label in resources_named)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -425,14 +582,17 @@ def test_alarms_on_function_errors_and_dead_letter_queue(
     assert len(topics) == 1
     (topic,) = topics
 
-    def find(namespace: str, metric: str) -> dict[str, Any]:
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
+
+    def find(namespace: str, metric: str, dimension: str | None = None) -> dict[str, Any]:
         matches = [a["Properties"] for a in alarms
-                   if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
-        assert len(matches) == 1, f"expected one alarm on {namespace} {metric}"
-        assert {"Ref": topic} in matches[0]["AlarmActions"]
+                   if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+                   and (dimension is None or a["Properties"]["Dimensions"][0]["Value"] == {"Ref": dimension})]
+        assert len(matches) == 1, f"expected one alarm on {namespace} {metric} {dimension or ''}"
         return matches[0]
 
-    errors = find("AWS/Lambda", "Errors")
+    errors = find("AWS/Lambda", "Errors", "DsaReportFunction")
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "DsaReportFunction"}}]
     assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and errors["Threshold"] == 1
     depth = find("AWS/SQS", "ApproximateNumberOfMessagesVisible")
@@ -446,6 +606,175 @@ def test_alarms_on_function_errors_and_dead_letter_queue(
     assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
     assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
     assert subscription["Properties"]["TopicArn"] == {"Ref": topic}
+
+
+def _handler_metrics() -> tuple[str, str]:
+    """Namespace and service of the `Metrics(...)` object in functions/handlers/scheduled.py (read, not run)."""
+    source = (ROOT / "functions" / "handlers" / "scheduled.py").read_text(encoding="utf-8")
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name) and node.func.id == "Metrics"]
+    assert len(calls) == 1, "the handler has one Powertools Metrics object"
+    keywords = {k.arg: k.value.value for k in calls[0].keywords if isinstance(k.value, ast.Constant)}
+    return keywords["namespace"], keywords["service"]
+
+
+@pytest.mark.parametrize("metric", ["UnreadableFiles", "DeliveryUnknown"])
+def test_alarm_on_a_metric_of_the_report_function(
+    template: dict[str, Any], resources: dict[str, Any], metric: str
+) -> None:
+    """Unreadable files and ambiguous deliveries alarm on the run that reports them."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    namespace, service = _handler_metrics()
+    assert namespace == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    # what Powertools puts in CloudWatch for that object: an alarm must name exactly these dimensions
+    emitter = Metrics(namespace=namespace, service=service)
+    emitter.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    emf = emitter.serialize_metric_set()["_aws"]["CloudWatchMetrics"][0]
+    emitter.clear_metrics()
+    dimensions = [{"Name": name, "Value": service} for name in emf["Dimensions"][0]]
+    assert dimensions == [{"Name": "service", "Value": service}]
+
+    matches = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == metric]
+    assert len(matches) == 1, f"expected one alarm on {metric}"
+    (alarm,) = matches
+    assert alarm["Namespace"] == emf["Namespace"] and alarm["Dimensions"] == dimensions
+    assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # a run that reports none emits nothing (or 0): no data is not a problem
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_success_metric_the_deadline_check_is_chosen_over_is_what_the_handler_emits() -> None:
+    """The template explains why no alarm watches EmailsSent; that metric must be the handler's."""
+    source = (ROOT / "functions" / "handlers" / "scheduled.py").read_text(encoding="utf-8")
+    assert 'name="EmailsSent"' in source and _handler_metrics()[0] == "DSAReport"
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert "EmailsSent in namespace DSAReport" in text
+
+
+# --------------------------------------------------------------------------------------------------
+# Deadline check: a report of the period that just ended must be in the archive by the 3rd
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def check(resources: dict[str, Any]) -> dict[str, Any]:
+    return resources["ReportCheckFunction"]
+
+
+def _check_module(check: dict[str, Any]) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(check["Properties"]["InlineCode"], "index.py", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_deadline_check_runs_on_the_3rd_and_alarms_when_it_raises(
+    template: dict[str, Any], resources: dict[str, Any], function: dict[str, Any], check: dict[str, Any]
+) -> None:
+    props = check["Properties"]
+    assert props["Handler"] == "index.handler" and "CodeUri" not in props
+    assert props["Environment"]["Variables"] == {"REPORTS_BUCKET": {"Ref": "ReportsBucket"}}
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", 1, {"Ref": "AWS::NoValue"}]
+    }
+    # it may list the archive, nothing else
+    (policy,) = props["Policies"]
+    assert [(s["Effect"], s["Action"], s["Resource"]) for s in policy["Statement"]] == [
+        ("Allow", "s3:ListBucket", {"Fn::GetAtt": ["ReportsBucket", "Arn"]})
+    ]
+    (event,) = props["Events"].values()
+    assert event["Type"] == "ScheduleV2"
+    schedule = event["Properties"]
+    assert set(schedule) <= SCHEDULE_V2_PROPERTIES
+    # a day after both report schedules (the 2nd, 06:00), in the same time zone, paused with them
+    assert schedule["ScheduleExpression"] == "cron(0 6 3 * ? *)"
+    for report in _schedules(function).values():
+        assert report["Properties"]["ScheduleExpression"].startswith("cron(0 6 2 ")
+        for key in ("ScheduleExpressionTimezone", "State", "RetryPolicy", "DeadLetterConfig", "FlexibleTimeWindow"):
+            assert schedule[key] == report["Properties"][key], key
+    assert json.loads(schedule["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    # no retry (the first error is the alarm), and an event is not dropped before Lambda's 6 hours
+    (config,) = [r["Properties"] for r in _of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+                 if r["Properties"]["FunctionName"] == {"Ref": "ReportCheckFunction"}]
+    assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 6 * 3600
+    (alarm,) = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"]["Dimensions"][0]["Value"] == {"Ref": "ReportCheckFunction"}]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert resources["ReportCheckLogGroup"]["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/lambda/${ReportCheckFunction}"
+    }
+
+
+def test_deadline_check_code_is_small_and_lint_clean(check: dict[str, Any]) -> None:
+    code = check["Properties"]["InlineCode"]
+    assert len(code) <= 4096, "CloudFormation takes at most 4,096 characters of inline code"
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ruff"), "check", "--stdin-filename",
+                             "infra/report_check_index.py", "-"],
+                            input=code, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("utc_offset_hours", [-12, -5, 0, 1, 2, 9, 14])
+def test_deadline_check_expects_the_periods_the_report_schedules_produced(
+    check: dict[str, Any], utc_offset_hours: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In any time zone, the check looks for exactly the periods the runs of the 2nd reported."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", DUMMY_REGION)
+    expected_periods = _check_module(check)["expected_periods"]
+    zone = timezone(timedelta(hours=utc_offset_hours))
+    for year in (2026, 2027, 2028):  # 2028: a leap February
+        for month in range(1, 13):
+            report_day = date(year, month, 2)
+            fired = datetime(year, month, 3, 6, tzinfo=zone).astimezone(UTC)
+            wanted = [periods.last_complete("month", report_day).label]
+            if month in (1, 7):
+                wanted.append(periods.last_complete("half-year", report_day).label)
+            assert expected_periods(fired) == wanted, (fired, wanted)
+
+
+@pytest.fixture()
+def archive(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from moto import mock_aws
+    monkeypatch.setenv("AWS_DEFAULT_REGION", DUMMY_REGION)
+    monkeypatch.setenv("REPORTS_BUCKET", "reports")
+    with mock_aws():
+        import boto3
+        s3 = boto3.client("s3", region_name=DUMMY_REGION)
+        s3.create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": DUMMY_REGION})
+        yield s3
+
+
+def test_deadline_check_passes_when_the_reports_are_archived(check: dict[str, Any], archive: Any) -> None:
+    handler = _check_module(check)["handler"]
+    for key in ("ExampleMarket/2026-12/sched-20270102T050000Z/manifest.json",
+                "ExampleMarket/2026-12/sched-20270102T050000Z/findings.json",
+                "ExampleMarket/2026-H2/20270102T091500Z-1a2b3c4d/manifest.json",
+                "OtherMarket/2026-11/sched-20261202T050000Z/manifest.json"):
+        archive.put_object(Bucket="reports", Key=key, Body=b"{}")
+    found = handler({"scheduled_time": "2027-01-03T05:00:00Z"}, None)
+    assert found == {"2026-12": "ExampleMarket/2026-12/sched-20270102T050000Z/manifest.json",
+                     "2026-H2": "ExampleMarket/2026-H2/20270102T091500Z-1a2b3c4d/manifest.json"}
+
+
+@pytest.mark.parametrize(("keys", "missing"), [
+    ([], "2026-12, 2026-H2"),  # nothing archived at all
+    (["ExampleMarket/2026-12/sched-1/manifest.json"], "2026-H2"),  # the half-year run failed
+    # a run that stopped before its manifest, a manifest in the wrong place, the period before
+    (["ExampleMarket/2026-12/sched-1/findings.json", "ExampleMarket/2026-12/manifest.json",
+      "ExampleMarket/2026-11/sched-1/manifest.json", "ExampleMarket/2026-H2/x/evidence/manifest.json"],
+     "2026-12, 2026-H2"),
+])
+def test_deadline_check_raises_for_each_missing_report(
+    check: dict[str, Any], archive: Any, keys: list[str], missing: str
+) -> None:
+    handler = _check_module(check)["handler"]
+    for key in keys:
+        archive.put_object(Bucket="reports", Key=key, Body=b"{}")
+    with pytest.raises(RuntimeError, match=f"for {re.escape(missing)}$"):
+        handler({"scheduled_time": "2027-01-03T05:00:00Z"}, None)
 
 
 def test_outputs_name_everything_an_operator_needs(template: dict[str, Any]) -> None:
@@ -603,3 +932,16 @@ def test_docs_cover_every_parameter_output_and_event(template: dict[str, Any]) -
     readme = INFRA_README.read_text(encoding="utf-8")
     for path in EVENTS.glob("*.json"):
         assert f"events/{path.name}" in readme, f"infra/README.md does not list {path.name}"
+
+
+def test_reliability_doc_names_every_alarm_and_only_tests_that_exist(resources: dict[str, Any]) -> None:
+    text = RELIABILITY_DOC.read_text(encoding="utf-8")
+    section = text.split("\n## Infrastructure\n", 1)[1].split("\n## ", 1)[0]
+    deploy = DEPLOY_DOC.read_text(encoding="utf-8")
+    for name in _of_type(resources, "AWS::CloudWatch::Alarm"):
+        assert f"`{name}`" in section and f"`{name}`" in deploy, f"{name} is not documented"
+    tests = {name for name in globals() if name.startswith("test_")}
+    cited = re.findall(r"`(test_\w+?)(\*|…)?`", section)
+    assert cited
+    for name, prefix in cited:
+        assert (any(t.startswith(name) for t in tests) if prefix else name in tests), f"no test {name}"
