@@ -44,3 +44,11 @@ def test_kinds_and_bases_are_the_contracts():
     obligation = CATALOGUE["$defs"]["obligation"]["properties"]
     assert tuple(obligation["kind"]["enum"]) == vocabulary.KINDS
     assert tuple(obligation["basis"]["additionalProperties"]["enum"]) == vocabulary.BASES
+
+
+def test_every_indicator_and_advisory_quotes_the_article():
+    from dsa_report.obligations.evaluation import default_catalogue
+    from dsa_report.obligations.wording import article_words
+
+    qualitative = [ob.id for ob in default_catalogue() if ob.kind in (vocabulary.INDICATOR, vocabulary.ADVISORY)]
+    assert qualitative and [i for i in qualitative if not article_words(i)] == []

@@ -62,6 +62,7 @@ def test_each_section_says_tiers_severity_data_parameters_and_remediation(page):
     for ob in catalogue:
         text = sections[ob.id]
         assert f"| article | {ob.article} |" in text and f"| severity | {ob.severity} |" in text
+        assert f"| kind | {ob.kind}: " in text
         assert f"`{ob.applies_to}`" in text
         assert " ".join(ob.description.split()) in text and " ".join(ob.remediation.split()) in text
         for dataset in ob.datasets:
@@ -69,7 +70,9 @@ def test_each_section_says_tiers_severity_data_parameters_and_remediation(page):
         for register in ob.registers:
             assert f"- register `{register}`" in text
         for name, value in ob.parameters.items():
-            assert f"| `{name}` | `{value}` | {PARAMETER_MEANINGS[(ob.id, name)]} |" in text
+            assert f"| `{name}` | `{value}` | {ob.basis[name]} | {PARAMETER_MEANINGS[(ob.id, name)]} |" in text
+        if ob.kind != "DUTY":  # the article's own words next to an indicator's internal thresholds
+            assert "**The article's words.** Art. " in text
     repeat = sections["DSA-23.1-REPEAT-INFRINGER-SUSPENSION"]
     assert "online platforms, marketplaces and VLOPs (`PLATFORM+`: PLATFORM and above)" in repeat
     assert "very large online platforms only (`VLOP`)" in sections["DSA-34-RA-FRESHNESS"]

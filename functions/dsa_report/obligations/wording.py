@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+ARTICLE_WORDS = Path(__file__).parent / "article_words.yaml"
+
+
+@cache
+def _article_words() -> dict[str, str]:
+    return yaml.safe_load(ARTICLE_WORDS.read_text(encoding="utf-8"))
+
+
+def article_words(obligation_id: str) -> str | None:
+    """The Regulation's own words for an obligation whose legal test is qualitative (INDICATOR, ADVISORY)."""
+    return _article_words().get(obligation_id)
 
 
 def as_date(value: Any) -> date | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..obligations.config import Config, Waiver
 from ..obligations.coverage import not_checked
+from ..obligations.wording import article_words
 from ..vocabulary import DUTY, LAW, POLICY, STATUSES, VLOP
 from ..vocabulary import WAIVABLE as BAD
 
@@ -41,6 +42,9 @@ def finding(obligation, outcome, parameters: dict[str, Any]) -> dict[str, Any]:
                      "sample": list(outcome.evidence.get("sample", []))},
         "remediation": obligation.remediation.strip(),
     }
+    words = article_words(obligation.id)
+    if words:
+        result["article_words"] = words
     if outcome.metric:
         basis = threshold_basis(obligation, outcome.metric, parameters)
         result["metric"] = {**outcome.metric, "threshold_basis": basis}

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..engine.catalogue import Catalogue, Obligation
 from ..obligations.evaluation import load_catalogue
+from ..obligations.wording import article_words
 from ..vocabulary import STATUS_MEANINGS
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "obligations.md"
@@ -142,6 +143,11 @@ TIER_WORDS = {  # the lowest tier of "X+": who is in scope
 }
 
 STATUSES = tuple(STATUS_MEANINGS.items())
+KIND_WORDS = {
+    "DUTY": "the rule reads the article directly",
+    "INDICATOR": "a measurable sign of a duty whose legal test is qualitative; its limits are the platform's policy",
+    "ADVISORY": "advice, never worse than WARN",
+}
 
 
 # ---- ordering ------------------------------------------------------------------------------------------
@@ -302,11 +308,11 @@ def _header(catalogue: Catalogue) -> list[str]:
         "",
         "## All obligations",
         "",
-        "| id | article | tiers | severity | title |",
-        "|---|---|---|---|---|",
+        "| id | article | tiers | severity | kind | title |",
+        "|---|---|---|---|---|---|",
     ]
     for _, obligations in grouped(catalogue):
-        lines += [f"| [{ob.id}](#{_anchor(ob.id)}) | {ob.article} | `{ob.applies_to}` | {ob.severity} | "
+        lines += [f"| [{ob.id}](#{_anchor(ob.id)}) | {ob.article} | `{ob.applies_to}` | {ob.severity} | {ob.kind} | "
                   f"{_cell(ob.title)} |" for ob in obligations]
     return lines
 
@@ -336,8 +342,10 @@ def _obligation(ob: Obligation) -> list[str]:
         f"| article | {ob.article} |",
         f"| applies to | {_cell(tier_words(ob))} |",
         f"| severity | {ob.severity} |",
+        f"| kind | {ob.kind}: {KIND_WORDS[ob.kind]} |",
         f"| rule | `{ob.rule}` |",
         "",
+        *([f"**The article's words.** {_cell(words)}", ""] if (words := article_words(ob.id)) else []),
         f"**What the data must show.** {_cell(ob.description)}",
         "",
         "**Data it needs** (without it: INSUFFICIENT_DATA naming what is missing):",
@@ -346,9 +354,11 @@ def _obligation(ob: Obligation) -> list[str]:
         "",
     ]
     if ob.parameters:
-        lines += ["**Parameters:**", "", "| name | default | meaning |", "|---|---|---|"]
+        lines += ["**Parameters** (LAW: the Regulation's figure; POLICY: an internal threshold the platform sets):",
+                  "", "| name | default | basis | meaning |", "|---|---|---|---|"]
         lines += [
-            f"| `{name}` | `{value_text(value)}` | {_cell(PARAMETER_MEANINGS.get((ob.id, name), UNDOCUMENTED))} |"
+            f"| `{name}` | `{value_text(value)}` | {ob.basis[name]} | "
+            f"{_cell(PARAMETER_MEANINGS.get((ob.id, name), UNDOCUMENTED))} |"
             for name, value in ob.parameters.items()
         ]
     else:
