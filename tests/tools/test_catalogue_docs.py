@@ -135,7 +135,7 @@ def test_a_custom_catalogue_renders_with_its_own_articles_and_tiers(tmp_path: Pa
     page = render_markdown(load_catalogue(folder))
     assert page.index("## Article 71: Commitments") < page.index("## Article 99\n")
     assert "these tiers only: HOSTING, VLOP" in page
-    assert f"| `min_share` | `0.5` | {UNDOCUMENTED} |" in page  # what the docs test above catches
+    assert f"| `min_share` | `0.5` | POLICY | {UNDOCUMENTED} |" in page  # what the docs test above catches
 
 
 # ---- docs/adding-an-obligation.md: the worked example, run as written --------------------------------
