@@ -13,6 +13,9 @@ import yaml
 from .contract import REGISTERS
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Registers whose top-level value is one mapping, not a list (data contract: listing_interface holds
+# `{fields: [...]}`): the mapping becomes the register's single entry, so every register reads as a list.
+MAPPING_REGISTERS = frozenset({"listing_interface"})
 
 
 def _dates(value: Any) -> Any:
@@ -30,7 +33,8 @@ def _dates(value: Any) -> Any:
 
 
 def parse_register(name: str, path: Path) -> list[dict]:
-    """The entries of one register file; ValueError names the problem."""
+    """The entries of one register file (a mapping register: its mapping as the one entry, none when
+    empty); ValueError names the problem."""
     text = path.read_text(encoding="utf-8-sig")
     try:
         doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
@@ -40,6 +44,10 @@ def parse_register(name: str, path: Path) -> list[dict]:
     key = REGISTERS[name]
     if not isinstance(doc, dict) or key not in doc:
         raise ValueError(f"top-level key '{key}' is missing")
+    if name in MAPPING_REGISTERS:
+        if doc[key] is not None and not isinstance(doc[key], dict):
+            raise ValueError(f"'{key}' must be a mapping")
+        return _dates([doc[key]] if doc[key] else [])
     entries = doc[key] or []
     if not isinstance(entries, list):
         raise ValueError(f"'{key}' must be a list")
