@@ -45,8 +45,8 @@ def trader_info_shown(ctx: Context, p: dict) -> Outcome:
     return finish(
         "FAIL" if hidden else "PASS",
         f"Live listings at period end not showing the trader's name, address, telephone, e-mail, "
-        f"self-certification and trade register details (Art. 30(7)): {num(hidden)} of {num(live)}{unknown_text}, from "
-        f"{plural(len(items), 'trader')}.",
+        f"self-certification and trade register details (Art. 30(7)): {num(hidden)} of {num(live)}"
+        f"{unknown_text}, from {plural(len(items), 'trader')}.",
         metric=metric("trader_info_shown_share", (live - hidden) / live, "share", "==", 1),
         items=items,
         listings=hidden,
@@ -98,7 +98,7 @@ def pre_listing(ctx: Context, p: dict) -> Outcome:
         (lacking if item["missing"] else unknown).append(item)
     lacking.sort(key=lambda i: (-len(i["missing"]), -len(i["unknown"]), i["item_id"]))
     unknown.sort(key=lambda i: (-len(i["unknown"]), i["item_id"]))
-    ((live, checked),) = ctx.query(
+    ((live, checked),) = ctx.query(  # a random check counts for 365 days (the rule's reading of "randomly")
         "SELECT count(*), count(*) FILTER (WHERE random_check_at >= $since AND random_check_at < $end) "
         "FROM listings", {"since": end - timedelta(days=365), "end": end})
     share = (len(lacking) + len(unknown)) / live
