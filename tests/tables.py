@@ -121,3 +121,19 @@ def trader(tid: str, **columns) -> dict:
 def items(outcome: Outcome) -> list:
     """An outcome's full evidence list as JSON values (as archived)."""
     return jsonable(outcome.items)
+
+
+def listing(item_id: str, trader_id: str | None = "T1", **columns) -> dict:
+    """A live listing (listings snapshot) showing the trader's information, with every Art. 31 element present
+    (labelling required and present) and randomly checked on 1 November 2025."""
+    return {
+        "item_id": item_id,
+        "trader_id": trader_id,
+        "listed_at": ts("2025-06-01"),
+        "shows_trader_info": True,
+        "has_economic_operator": True,
+        "has_product_identification": True,
+        "has_required_labelling": True,
+        "labelling_required": True,
+        "random_check_at": ts("2025-11-01"),
+    } | columns

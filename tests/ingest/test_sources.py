@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from dsa_report.ingest import s3 as s3_adapter
 from dsa_report.ingest import sources
-from dsa_report.ingest.contract import DATASETS
+from dsa_report.ingest.contract import DATASETS, REGISTERS
 from dsa_report.ingest.sources import Collected, DataFile, SourceError, cleanup, collect, read_text
 
 REGION = "eu-west-1"
@@ -120,8 +120,8 @@ def _check(c: Collected, at: str) -> None:
                    f"{chain}-00000.csv.zip!{TDB}-00000-00001.csv",
                    f"{chain}-00001.csv.zip!{TDB}-00001-00000.csv"]
     rows = {name: sum(_rows(f) for f in files) for name, files in c.files.items()}
-    assert rows == {"statements_of_reasons": 12, "notices": 5, "complaints": 1, "traders": 5,
-                    "enforcement_actions": 2, "listing_events": 2, "active_recipients": 2}
+    assert rows == {**dict.fromkeys(DATASETS, 0), "statements_of_reasons": 12, "notices": 5, "complaints": 1,
+                    "traders": 5, "enforcement_actions": 2, "listing_events": 2, "active_recipients": 2}
     fmts = {f.origin.removeprefix(at): f.fmt for files in c.files.values() for f in files}
     assert fmts["notices/more/notices.jsonl.gz"] == "jsonl" and fmts["traders/traders.parquet"] == "parquet"
     assert fmts["active_recipients/ar.zip!ar.csv.gz"] == "csv"
@@ -251,7 +251,7 @@ def test_register_errors(tmp_path):
         "registers/audits.yml": "empty file",
         "registers/launches.JSON": "several files for one register: launches.JSON, launches.yaml",
         "registers/risk_assesment.yaml": "unknown register 'risk_assesment' (expected one of "
-                                         "risk_assessments, launches, commitments, publications, audits)",
+                                         f"{', '.join(REGISTERS)})",
     }
 
 

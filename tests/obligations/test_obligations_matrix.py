@@ -15,7 +15,7 @@ from dsa_report.engine import registry as rules
 from dsa_report.ingest.loaded import DatasetInfo, LoadedData
 from dsa_report.obligations.evaluation import evaluate as evaluate_all
 from dsa_report.obligations.evaluation import load_catalogue
-from tables import H2, action, event, items, make_data, notice, outcome, sor, trader, ts
+from tables import H2, action, event, items, listing, make_data, notice, outcome, sor, trader, ts
 
 CATALOGUE = load_catalogue()
 
@@ -52,6 +52,12 @@ CONTRACT_TIERS = {
     "DSA-42.4-AUDIT-PUBLICATION": "VLOP",
     "DSA-42-TRANSPARENCY-REPORT": "VLOP",
     "DSA-71-COMMITMENTS": "HOSTING+",
+    "DSA-30.7-TRADER-INFO-SHOWN": "MARKETPLACE+",
+    "DSA-31-INTERFACE-FIELDS": "MARKETPLACE+",
+    "DSA-31.3-PRE-LISTING": "MARKETPLACE+",
+    "DSA-27-RECOMMENDER-PARAMETERS": "PLATFORM+",
+    "DSA-38-NON-PROFILING-OPTION": "VLOP",
+    "DSA-40-DATA-ACCESS": "VLOP",
 }
 ORDER = ("HOSTING", "PLATFORM", "MARKETPLACE", "VLOP")
 PLATFORMS = (("HOSTING", False), ("PLATFORM", False), ("MARKETPLACE", True), ("VLOP", False), ("VLOP", True))
@@ -59,7 +65,7 @@ IDS = [ob.id for ob in CATALOGUE]
 
 
 def test_the_shipped_catalogue_covers_exactly_the_contract_table():
-    assert len(CONTRACT_TIERS) == 31
+    assert len(CONTRACT_TIERS) == 37
     assert sorted(IDS) == sorted(CONTRACT_TIERS)
     assert len(set(IDS)) == len(IDS)
 
@@ -154,6 +160,9 @@ def rich_tables() -> dict[str, list[dict]]:
             {"month": f"2025-{m:02d}", "member_state": state, "active_recipients": 1_000_000}
             for m in range(7, 13) for state in ("DE", "FR")
         ],
+        "listings": [
+            listing("I1", "T1"), listing("I2", "T2", shows_trader_info=False, has_product_identification=None),
+        ],
     }
 
 
@@ -181,6 +190,16 @@ def rich_registers() -> dict[str, list[dict]]:
             {"kind": "TRANSPARENCY_REPORT", "period": "2025-H1", "published_at": date(2025, 8, 20)},
         ],
         "audits": [{"id": "AUD-2024", "report_received_at": date(2025, 1, 15), "opinion": "POSITIVE"}],
+        "listing_interface": [{"fields": ["economic_operator_contact", "product_identification", "trader_sign"]}],
+        "recommender_systems": [{"id": "SEARCH", "parameters_in_terms": True, "options_in_terms": True,
+                                 "options": 2, "selector_available": True, "non_profiling_option": True,
+                                 "non_profiling_option_since": date(2024, 6, 1),
+                                 "setting_reachable_from_interface": True}],
+        "data_access_requests": [
+            {"id": "DAR-1", "kind": "VETTED_RESEARCHER", "received_at": date(2025, 7, 3),
+             "deadline_at": date(2025, 10, 1), "amendment_requested_at": None, "access_provided_at": date(2025, 9, 30)},
+            {"id": "DAR-2", "kind": "PUBLIC_DATA", "received_at": date(2025, 8, 1), "access_provided_at": None},
+        ],
     }
 
 

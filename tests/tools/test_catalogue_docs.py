@@ -105,8 +105,11 @@ def test_header_explains_statuses_tiers_overrides_and_waivers(page):
     assert f"parameters:\n  {override}" in page
     assert "waivers:\n  - obligation: DSA-30-KYBC-VERIFICATION" in page and "expires:" in page
     # counts of the tier table come from the catalogue
-    assert "| HOSTING | hosting services" in page and "| 5 |" in page
-    assert "| 25; with `marketplace: true`: 31 |" in page
+    catalogue = load_catalogue()
+    hosting = sum(1 for ob in catalogue if ob.applies("HOSTING", False))
+    vlop, vlop_marketplace = (sum(1 for ob in catalogue if ob.applies("VLOP", m)) for m in (False, True))
+    assert "| HOSTING | hosting services" in page and f"| {hosting} |" in page
+    assert f"| {vlop}; with `marketplace: true`: {vlop_marketplace} |" in page
 
 
 def test_check_and_write(tmp_path: Path, capsys):
@@ -170,7 +173,7 @@ def extended(tmp_path: Path, monkeypatch):
 def test_the_guides_rule_and_entry_load_and_its_tests_pass(extended, monkeypatch):
     catalogue = load_catalogue(extended(example("yaml")))
     ob = catalogue.get("DSA-23.1-RECIDIVISM")
-    assert catalogue.ids[-1] == ob.id and len(catalogue) == 32
+    assert catalogue.ids[-1] == ob.id and len(catalogue) == len(load_catalogue()) + 1
     assert (ob.article, ob.applies_to, ob.rule) == ("23(1)", "PLATFORM+", "recidivism")
     assert ob.parameters == {"max_rate": 0.1}
     assert ob.columns["enforcement_actions"] == ("trader_id", "action", "occurred_at")

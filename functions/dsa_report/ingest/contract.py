@@ -211,11 +211,29 @@ ACTIVE_RECIPIENTS = Dataset(
     ),
 )
 
+# Art. 30(7) and 31(3): the live listings at period end (a snapshot, like traders); one row per item.
+LISTINGS = Dataset(
+    "listings",
+    key=("item_id",),
+    columns=(
+        Column("item_id", required=True),
+        Column("trader_id"),
+        Column("category", allowed=CATEGORIES),
+        Column("listed_at", "timestamp"),
+        Column("shows_trader_info", "bool"),
+        Column("has_economic_operator", "bool"),
+        Column("has_product_identification", "bool"),
+        Column("has_required_labelling", "bool"),
+        Column("labelling_required", "bool"),
+        Column("random_check_at", "timestamp"),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
         STATEMENTS_OF_REASONS, NOTICES, COMPLAINTS, TRADERS, ENFORCEMENT_ACTIONS, LISTING_EVENTS,
-        ACTIVE_RECIPIENTS,
+        ACTIVE_RECIPIENTS, LISTINGS,
     )
 }
 
@@ -228,6 +246,7 @@ TABLES = {
     "enforcement_actions": "enforcement_actions",
     "listing_events": "listing_events",
     "active_recipients": "active_recipients",
+    "listings": "listings",
 }
 
 # register file name -> its top-level key (data contract)
@@ -237,6 +256,9 @@ REGISTERS = {
     "commitments": "commitments",
     "publications": "publications",
     "audits": "audits",
+    "listing_interface": "listing_interface",  # one mapping {fields: [...]}, not a list (registers.py)
+    "recommender_systems": "recommender_systems",
+    "data_access_requests": "data_access_requests",
 }
 
 SQL_TYPES = {

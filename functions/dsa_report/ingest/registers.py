@@ -30,6 +30,11 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# Registers whose top-level value is one mapping, not a list (data contract: listing_interface holds
+# `{fields: [...]}`): the mapping becomes the register's single entry, so every register reads as a list.
+MAPPING_REGISTERS = frozenset({"listing_interface"})
+
+
 def _dates(value: Any) -> Any:
     """JSON has no date type: ISO date strings become dates, as YAML already gives them."""
     if isinstance(value, dict):
@@ -45,7 +50,8 @@ def _dates(value: Any) -> Any:
 
 
 def parse_register(name: str, path: Path) -> list[dict]:
-    """The entries of one register file; ValueError names the problem."""
+    """The entries of one register file (a mapping register: its mapping as the one entry, none when
+    empty); ValueError names the problem."""
     size = path.stat().st_size
     if size > MAX_REGISTER_BYTES:
         raise ValueError(f"register file too large: {size} bytes (limit {MAX_REGISTER_BYTES})")
@@ -60,6 +66,10 @@ def parse_register(name: str, path: Path) -> list[dict]:
     key = REGISTERS[name]
     if not isinstance(doc, dict) or key not in doc:
         raise ValueError(f"top-level key '{key}' is missing")
+    if name in MAPPING_REGISTERS:
+        if doc[key] is not None and not isinstance(doc[key], dict):
+            raise ValueError(f"'{key}' must be a mapping")
+        return _dates([doc[key]] if doc[key] else [])
     entries = doc[key] or []
     if not isinstance(entries, list):
         raise ValueError(f"'{key}' must be a list")

@@ -32,17 +32,33 @@ ARTICLES = {  # DSA article numbers -> their titles in Regulation (EU) 2022/2065
     "22": "Trusted flaggers",
     "23": "Measures and protection against misuse",
     "24": "Transparency reporting obligations for providers of online platforms",
+    "27": "Recommender system transparency",
     "30": "Traceability of traders",
+    "31": "Compliance by design",
     "33": "Very large online platforms and very large online search engines",
     "34": "Risk assessment",
     "34/35": "Risk assessment and mitigation of illegal products on the marketplace",
     "35": "Mitigation of risks",
     "37": "Independent audit",
+    "38": "Recommender systems",
+    "40": "Data access and scrutiny",
     "42": "Transparency reporting obligations (very large online platforms)",
     "71": "Commitments",
 }
 
 PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
+    ("DSA-31.3-PRE-LISTING", "max_share"):
+        "Highest acceptable share (0 to 1) of live listings lacking the Art. 31(1)-(2) data (unknown counted "
+        "as lacking). Above it: WARN.",
+    ("DSA-31.3-PRE-LISTING", "min_checked_share"):
+        "Lowest acceptable share (0 to 1) of live listings randomly checked against official databases in the "
+        "365 days before period end. Below it: WARN.",
+    ("DSA-40-DATA-ACCESS", "amendment_days"):
+        "Days after receipt within which a vetted-researcher request may be asked to be amended (Art. 40(5): "
+        "15 days).",
+    ("DSA-40-DATA-ACCESS", "warn_median_days"):
+        "Median days to give access to public data (censored: open requests count with their age at period "
+        "end) above which the finding is WARN.",
     ("DSA-17-SOR-COVERAGE", "min_share"):
         "Lowest acceptable share (0 to 1) of the ACTION_TAKEN notices received in the period that have a "
         "statement of reasons carrying their notice_id. Below it: FAIL.",
@@ -158,8 +174,8 @@ def _numbers(text: str) -> tuple[int, ...]:
 
 
 def article_group(article: str) -> str:
-    """The article an obligation is listed under: "16(4)" -> "16", "34/35" -> "34/35"."""
-    return article.split("(")[0].strip()
+    """The article an obligation is listed under: "16(4)" -> "16", "34/35" -> "34/35", "38, 27(3)" -> "38"."""
+    return article.split(",")[0].split("(")[0].strip()
 
 
 def _article_key(article: str) -> tuple:

@@ -3,4 +3,15 @@
 Importing the package registers every rule in `engine.registry.RULES` (name -> fn(ctx, parameters) -> Outcome).
 """
 
-from . import complaints, listings, notices, publications, risk, sor, traders  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers)
+    complaints,
+    data_access,
+    listings,
+    marketplace,
+    notices,
+    publications,
+    recommenders,
+    risk,
+    sor,
+    traders,
+)

@@ -75,7 +75,7 @@ def _risk_assessments(completed: date) -> dict[str, object]:
 
 
 def registers(world: World) -> tuple[dict[str, dict], dict[str, object]]:
-    """The five registers (file stem -> document) and what they plant."""
+    """The registers (file stem -> document) and what they plant."""
     ps, pe = world.period_start, world.period_end
     completed = pe - timedelta(days=RA_AGE_DAYS)
     latest_ra = f"RA-{completed.year}"
@@ -123,6 +123,47 @@ def registers(world: World) -> tuple[dict[str, dict], dict[str, object]]:
     planted = {"risk_assessment_latest": {"id": latest_ra, "completed_at": completed},
                "risk_without_implemented_mitigation": ["R-MINORS-AND-HEALTH"],
                "transparency_reports_late_or_missing": [late_label]}
+    v2_documents, v2_planted = registers_v2(world)
+    return documents | v2_documents, planted | v2_planted
+
+
+def _recommender(rid: str, since: date, reachable: bool = True) -> dict[str, object]:
+    return {"id": rid, "parameters_in_terms": True, "options_in_terms": True, "options": 2,
+            "selector_available": True, "non_profiling_option": True, "non_profiling_option_since": since,
+            "setting_reachable_from_interface": reachable}
+
+
+def registers_v2(world: World) -> tuple[dict[str, dict], dict[str, object]]:
+    """The v2 registers (listing form, recommender systems, data access requests) and what they plant: the
+    listing form has every Art. 31 field; the similar-items recommender's non-profiling option cannot be reached
+    from the interface (Art. 38); a vetted researcher got access 4 days after the deadline (Art. 40(4)). Dates
+    are relative to the period: every request below is open in it, whatever its length (at least 28 days)."""
+    ps, pe = world.period_start, world.period_end
+    late = {"id": f"DAR-{ps.year}-01", "kind": "VETTED_RESEARCHER", "received_at": ps - timedelta(days=60),
+            "deadline_at": ps + timedelta(days=5), "amendment_requested_at": None,
+            "access_provided_at": ps + timedelta(days=9)}
+    requests = [
+        late,
+        {"id": f"DAR-{ps.year}-02", "kind": "VETTED_RESEARCHER", "received_at": ps - timedelta(days=30),
+         "deadline_at": ps + timedelta(days=20), "amendment_requested_at": ps - timedelta(days=20),
+         "access_provided_at": ps + timedelta(days=15)},
+        {"id": f"DAR-{ps.year}-03", "kind": "VETTED_RESEARCHER", "received_at": pe - timedelta(days=10),
+         "deadline_at": pe + timedelta(days=60), "amendment_requested_at": None, "access_provided_at": None},
+        {"id": f"DAR-{ps.year}-04", "kind": "PUBLIC_DATA", "received_at": ps + timedelta(days=2),
+         "deadline_at": None, "amendment_requested_at": None, "access_provided_at": ps + timedelta(days=9)},
+        {"id": f"DAR-{ps.year}-05", "kind": "PUBLIC_DATA", "received_at": pe - timedelta(days=5),
+         "deadline_at": None, "amendment_requested_at": None, "access_provided_at": None},
+    ]
+    documents = {
+        "listing_interface": {"listing_interface": {
+            "fields": ["economic_operator_contact", "product_identification", "trader_sign", "safety_labelling"]}},
+        "recommender_systems": {"recommender_systems": [
+            _recommender("HOME-FEED", date(2024, 6, 1)), _recommender("SEARCH", date(2024, 2, 17)),
+            _recommender("SIMILAR-ITEMS", date(2024, 9, 1), reachable=False)]},
+        "data_access_requests": {"data_access_requests": requests},
+    }
+    planted = {"recommender_without_reachable_non_profiling_option": ["SIMILAR-ITEMS"],
+               "data_access_requests_late": [late["id"]]}
     return documents, planted
 
 
