@@ -3,4 +3,4 @@
 Importing the package registers every rule in `engine.registry.RULES` (name -> fn(ctx, parameters) -> Outcome).
 """
 
-from . import complaints, listings, notices, publications, risk, sor, traders  # noqa: F401  (registers)
+from . import ads, complaints, consumers, listings, notices, orders, publications, risk, sor, traders  # noqa: F401
