@@ -51,6 +51,14 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"max_days": 92}),
     "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_days": 61}),
     "DSA-71-COMMITMENTS": ("71", "HOSTING+", {}),
+    "DSA-9-EFFECT-REPORTED": ("9(1)", "HOSTING+", {"report_hours": 72}),
+    "DSA-10-ORDER-RECEIPT": ("10(1)", "HOSTING+", {"ack_hours": 48}),
+    "DSA-10-INFORMATION-ORDERS": ("10(1)", "HOSTING+", {"warn_median_hours": 72}),
+    "DSA-21-ODS-IMPLEMENTATION": ("21(2), 24(1)(a)", "PLATFORM+", {"grace_days": 14}),
+    "DSA-32-BUYERS-INFORMED": ("32(1), 32(2)", "MARKETPLACE+", {"grace_days": 14}),
+    "DSA-39-ADS-IN-REPOSITORY": ("39(1)", "VLOP", {"max_delay_hours": 24}),
+    "DSA-39-ADS-REPOSITORY-FIELDS": ("39(2), 39(3)", "VLOP", {}),
+    "DSA-39-ADS-RETENTION": ("39(1)", "VLOP", {}),
 }
 
 

@@ -131,6 +131,25 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
     ("DSA-42-TRANSPARENCY-REPORT", "deadline_days"):
         "Days after the end of a half-year by which its transparency report must be published (61: two "
         "months).",
+    ("DSA-9-EFFECT-REPORTED", "report_hours"):
+        "Internal threshold: hours after an order was given effect within which the authority is informed. "
+        "Later: WARN; still not informed at period end, this long after the effect: FAIL.",
+    ("DSA-10-ORDER-RECEIPT", "ack_hours"):
+        "Internal threshold: hours after receipt within which the receipt of an order to provide information "
+        "is confirmed. Later: WARN; still unconfirmed at period end, this long after receipt: FAIL.",
+    ("DSA-10-INFORMATION-ORDERS", "warn_median_hours"):
+        "Internal threshold: median hours from receipt to effect of the orders to provide information that "
+        "set no deadline (open ones counted at their age at period end), above which WARN.",
+    ("DSA-21-ODS-IMPLEMENTATION", "grace_days"):
+        "Internal threshold: days after an out-of-court decision in the recipient's favour within which it is "
+        "implemented. Later or not at all: the advisory WARN.",
+    ("DSA-32-BUYERS-INFORMED", "grace_days"):
+        "Internal threshold (the law sets no deadline): days after the platform became aware of an illegal "
+        "product within which its buyers are informed. Later: WARN; still not done at period end, this long "
+        "after: FAIL.",
+    ("DSA-39-ADS-IN-REPOSITORY", "max_delay_hours"):
+        "Internal threshold: hours after an ad was first shown within which it is in the repository. Later: "
+        "WARN; still not there at period end, this long after: FAIL.",
 }
 UNDOCUMENTED = f"(no description yet: add one to PARAMETER_MEANINGS in {__name__.replace('.', '/')}.py)"
 
