@@ -88,7 +88,8 @@ def test_a_report_not_yet_due_at_period_end_and_an_order_awaiting_effect_are_pen
 def test_an_effect_after_the_orders_own_deadline_or_none_past_it_is_listed_as_a_warning():
     result = run(EFFECT,
                  given("A1", "2025-08-01", "2025-08-05", "2025-08-05 01:00", deadline_at="2025-08-03"),
-                 order("A2", "ACT", "2025-09-01", outcome="PENDING", deadline_at="2025-09-02"),
+                 order("A2", "ACT", "2025-09-01", outcome="PENDING", deadline_at="2025-09-02",
+                       effect_reported_at="2025-09-03"),  # the authority was told effect is not yet given
                  order("A3", "ACT", "2025-09-01", outcome="REFUSED", deadline_at="2025-09-02",
                        effect_reported_at="2025-09-02"),  # a refusal has no effect to be late with
                  given("A4", "2025-10-01", "2025-10-02", "2025-10-02", deadline_at="2025-10-03"))
@@ -96,6 +97,15 @@ def test_an_effect_after_the_orders_own_deadline_or_none_past_it_is_listed_as_a_
     assert [(i["order_id"], i["problems"], i["hours_past_deadline"]) for i in items(result)] == [
         ("A1", ["effect_after_deadline"], 48), ("A2", ["effect_after_deadline"], 121 * 24)]  # 2 Sep to period end
     assert result.evidence["effect_after_deadline"] == 2
+
+
+def test_an_order_left_without_effect_past_its_deadline_and_unreported_fails():
+    result = run(EFFECT, order("A1", "ACT", "2025-09-01", outcome="PENDING", deadline_at="2025-09-02"),
+                 order("A2", "ACT", "2025-09-01", outcome="PENDING"))  # no deadline: nothing is due yet
+    assert result.status == "FAIL"
+    assert [(i["order_id"], i["problems"], i["report_hours"]) for i in items(result)] == [
+        ("A1", ["not_reported", "effect_after_deadline"], None)]
+    assert [i["order_id"] for i in result.evidence["pending"]["sample"]] == ["A2"]
 
 
 def test_effect_reported_evidence_is_oldest_order_first_with_every_problem_named():

@@ -31,7 +31,8 @@ def order_effect_reported(ctx: Context, p: dict) -> Outcome:
 
     A report is owed from `effect_given_at`; a REFUSED order (or one GIVEN_EFFECT without a time) has no time
     of its own, so the lateness of its report cannot be measured: it is only checked that a report exists,
-    counting from receipt."""
+    counting from receipt. An order still without effect past the deadline it set, with nothing reported by
+    period end, leaves the authority uninformed whether effect was given: it is not reported too."""
     start, end = ctx.bounds
     rows = ctx.query(
         "SELECT order_id, received_at, outcome, effect_given_at, effect_reported_at, deadline_at FROM orders "  # noqa: S608
@@ -50,11 +51,14 @@ def order_effect_reported(ctx: Context, p: dict) -> Outcome:
             since = received if outcome in (GIVEN_EFFECT, REFUSED) else None
         hours = None if since is None else censored_duration(since, reported, end)
         unreported = reported is None or reported >= end
+        past = None if outcome == REFUSED else _hours_past(deadline, given, end)
+        overdue = past is not None and past > 0
         problems = []
         if hours is not None and hours > limit and (unreported or given is not None):
             problems.append("not_reported" if unreported else "reported_late")
-        past = None if outcome == REFUSED else _hours_past(deadline, given, end)
-        if past is not None and past > 0:
+        elif since is None and unreported and overdue:  # its own time to act is over, the authority told nothing
+            problems.append("not_reported")
+        if overdue:
             problems.append("effect_after_deadline")
         item = {"order_id": order_id, "received_at": received, "outcome": outcome, "effect_given_at": given,
                 "effect_reported_at": reported, "deadline_at": deadline, "report_hours": hours,
