@@ -16,14 +16,15 @@ from pathlib import Path
 
 import duckdb
 
-from . import activity, enforcement, registers, roles, sor
+from . import activity, authorities, enforcement, registers, roles, sor
 from .files import Writer
 from .world import World, connect
 
 __all__ = ["DATASET_FOLDERS", "EXPECTED_STATUS", "Plan", "generate"]
 
 DATASET_FOLDERS = ("statements_of_reasons", "notices", "complaints", "traders", "enforcement_actions",
-                   "listing_events", "active_recipients", "registers")
+                   "listing_events", "active_recipients", "registers",
+                   *authorities.FOLDERS)
 MIN_SCALE, MIN_PERIOD_DAYS = 1000, 28
 
 # What the planted data must give for a VLOP marketplace (tier: VLOP, marketplace: true).
@@ -41,6 +42,9 @@ EXPECTED_STATUS = {
     "DSA-34-RA-BEFORE-LAUNCH": "PASS", "DSA-34-RA-OWN-DATA": "PASS", "DSA-35-MITIGATION-COVERAGE": "FAIL",
     "DSA-35-MITIGATION-EFFECTIVENESS": "FAIL", "DSA-37-AUDIT-FRESHNESS": "PASS",
     "DSA-42.4-AUDIT-PUBLICATION": "PASS", "DSA-42-TRANSPARENCY-REPORT": "FAIL", "DSA-71-COMMITMENTS": "FAIL",
+    "DSA-9-EFFECT-REPORTED": "FAIL", "DSA-10-ORDER-RECEIPT": "PASS", "DSA-10-INFORMATION-ORDERS": "PASS",
+    "DSA-21-ODS-IMPLEMENTATION": "WARN", "DSA-32-BUYERS-INFORMED": "FAIL", "DSA-39-ADS-IN-REPOSITORY": "FAIL",
+    "DSA-39-ADS-REPOSITORY-FIELDS": "PASS", "DSA-39-ADS-RETENTION": "PASS",
 }
 
 
@@ -76,6 +80,7 @@ def generate(out: Path, *, scale: int = 200_000, seed: int = 7, period_start: da
         sor.build(con, world, cast)
         planted: dict[str, object] = activity.build(con, world)
         planted |= _repeat_infringers(cast, enforcement.build(con, world, cast))
+        planted |= authorities.build(con, world)
         out.mkdir(parents=True, exist_ok=True)
         for folder in DATASET_FOLDERS:
             shutil.rmtree(out / folder, ignore_errors=True)
@@ -83,6 +88,7 @@ def generate(out: Path, *, scale: int = 200_000, seed: int = 7, period_start: da
             rows = sor.write(con, world, writer, sor_files)
             activity.write(con, writer)
             enforcement.write(con, world, writer)
+            authorities.write(con, writer)
         _, register_facts = registers.write_registers(out, world)
         _, average = registers.write_active_recipients(out, world)
         planted |= register_facts | _measured(con) | {
