@@ -57,10 +57,10 @@ def ads_in_repository(ctx: Context, p: dict) -> Outcome:
     limit_text = f"{qty(limit, 'hour')} (internal threshold)"
     return finish(
         "FAIL" if counts["not_in_repository"] or counts["removed_while_shown"] else "WARN" if items else "PASS",
-        f"Of {plural(len(rows), 'ad')} shown in the period, {num(counts['not_in_repository'])} were not in the "
-        f"repository at period end more than {limit_text} after first shown, "
-        f"{num(counts['removed_while_shown'])} were removed from it while still shown, and "
-        f"{num(counts['added_late'])} reached it more than {limit_text} after first shown.",
+        f"Of {plural(len(rows), 'ad')} shown in the period: not in the repository at period end, more than "
+        f"{limit_text} after first shown: {num(counts['not_in_repository'])}; removed from it while still "
+        f"shown: {num(counts['removed_while_shown'])}; added to it more than {limit_text} after first shown: "
+        f"{num(counts['added_late'])}.",
         metric=metric("ads_not_in_repository", counts["not_in_repository"], "count", "==", 0),
         items=items,
         pending=pending,
@@ -90,8 +90,8 @@ def ads_repository_fields(ctx: Context, p: dict) -> Outcome:
     named = "; ".join(f"{name}: {num(n)}" for name, n in by_field.items())
     return finish(
         "FAIL" if items else "PASS",
-        f"Of {plural(len(rows), 'ad')} in the repository during the period, {num(len(items))} lack a field Art. 39 "
-        f"asks for{' (' + named + ')' if named else ''}; an empty flag counts as missing.",
+        f"Of {plural(len(rows), 'ad')} in the repository during the period, entries lacking a field Art. 39 "
+        f"asks for: {num(len(items))}{' (' + named + ')' if named else ''}; an empty flag counts as missing.",
         metric=metric("ads_incomplete_in_repository", len(items), "count", "==", 0),
         items=items,
         missing_fields=by_field,
@@ -119,8 +119,8 @@ def ads_retention(ctx: Context, p: dict) -> Outcome:
              for a, last, removed, days in rows]
     return finish(
         "FAIL" if items else "PASS",
-        f"Of {plural(n, 'ad')} shown in the period or the 12 months before it, {num(len(items))} were removed from "
-        "the repository before one year after they were last shown (Art. 39(1)).",
+        f"Of {plural(n, 'ad')} shown in the period or the 12 months before it, removed from the repository "
+        f"before one year after they were last shown (Art. 39(1)): {num(len(items))}.",
         metric=metric("ads_removed_before_retention", len(items), "count", "==", 0),
         items=items,
     )

@@ -39,9 +39,9 @@ def ods_implementation(ctx: Context, p: dict) -> Outcome:
     return finish(
         "WARN" if items else "PASS",
         f"{pct(share)} of the {plural(len(rows), 'out-of-court decision')} in the recipient's favour closed in "
-        f"the period were implemented by period end (the share Art. 24(1)(a) asks to report); "
-        f"{num(len(items))} were not implemented within {qty(grace, 'day')} (internal threshold). Advisory: "
-        "such decisions are not binding (Art. 21(2)).",
+        f"the period were implemented by period end (the share Art. 24(1)(a) asks to report); not implemented "
+        f"within {qty(grace, 'day')} (internal threshold): {num(len(items))}. Advisory: such decisions are not "
+        "binding (Art. 21(2)).",
         metric=metric("odr_decisions_implemented_share", share, "share", ">=", None),
         items=items,
         pending=pending,
@@ -106,10 +106,10 @@ def buyers_informed(ctx: Context, p: dict) -> Outcome:
     earlier = f" ({num(carried)} from before the period)" if carried else ""
     return finish(
         "FAIL" if unhandled else "WARN" if items else "PASS",
-        f"Of {plural(in_scope, 'illegal product')} in scope{earlier}, {num(unhandled)} still had buyers not "
-        f"informed at period end (individually, or by a public notice for buyers without contact details) more "
-        f"than {qty(p['grace_days'], 'day')} (internal threshold; the law sets no deadline) after the platform "
-        f"became aware, and the buyers of {num(len(items) - unhandled)} were informed later than that.",
+        f"Of {plural(in_scope, 'illegal product')} in scope{earlier}: buyers still not all informed at period "
+        f"end (individually, or by a public notice for buyers without contact details) more than "
+        f"{qty(p['grace_days'], 'day')} (internal threshold; the law sets no deadline) after the platform became "
+        f"aware: {num(unhandled)}; buyers informed later than that: {num(len(items) - unhandled)}.",
         metric=metric("illegal_products_buyers_uninformed", unhandled, "count", "==", 0),
         items=items,
         pending=pending,

@@ -73,11 +73,11 @@ def order_effect_reported(ctx: Context, p: dict) -> Outcome:
     unchecked = "" if deadlines else "; the deadlines the orders set were not checked (column deadline_at absent)"
     return finish(
         status,
-        f"Of {plural(len(rows), 'order')} to act against illegal content received in the period, the "
-        f"authority had not been informed by period end of the effect given or of the refusal for "
-        f"{num(counts['not_reported'])}, was informed more than {qty(limit, 'hour')} (internal threshold) after "
-        f"the effect for {num(counts['reported_late'])}, and {num(counts['effect_after_deadline'])} were given "
-        f"effect after the deadline the order set or are still without effect past it{unchecked}.",
+        f"Of {plural(len(rows), 'order')} to act against illegal content received in the period: authority "
+        f"not informed by period end of the effect given or of the refusal: {num(counts['not_reported'])}; "
+        f"informed more than {qty(limit, 'hour')} (internal threshold) after the effect: "
+        f"{num(counts['reported_late'])}; given effect after the deadline the order set, or still without "
+        f"effect past it: {num(counts['effect_after_deadline'])}{unchecked}.",
         metric=metric("orders_effect_unreported", counts["not_reported"], "count", "==", 0),
         items=items,
         pending=pending,
@@ -110,10 +110,10 @@ def order_receipt(ctx: Context, p: dict) -> Outcome:
     open_ = sum(1 for i in items if i["unconfirmed"])
     return finish(
         "FAIL" if open_ else "WARN" if items else "PASS",
-        f"Of {plural(len(rows), 'order')} to provide information received in the period, "
-        f"{num(len(items) - open_)} had their receipt confirmed to the authority more than {qty(limit, 'hour')} "
-        f"(internal threshold) after receipt and {num(open_)} were still unconfirmed at period end after "
-        f"more than {qty(limit, 'hour')}.",
+        f"Of {plural(len(rows), 'order')} to provide information received in the period: receipt confirmed "
+        f"to the authority more than {qty(limit, 'hour')} (internal threshold) after receipt: "
+        f"{num(len(items) - open_)}; still unconfirmed at period end, more than {qty(limit, 'hour')} after "
+        f"receipt: {num(open_)}.",
         metric=metric("information_orders_unconfirmed", open_, "count", "==", 0),
         items=items,
         pending=pending,
@@ -156,9 +156,9 @@ def information_orders(ctx: Context, p: dict) -> Outcome:
     slow.sort(key=lambda i: (-i["hours_to_effect"], i["order_id"]))
     late_median = middle is not None and middle > warn
     status = "FAIL" if past else "WARN" if late_median else "PASS"
-    without = (f"the {plural(len(open_hours), 'order')} without a deadline were given effect in a median "
-               f"{qty(middle, 'hour')} (open ones counted at their age at period end; warn above "
-               f"{qty(warn, 'hour')}, internal threshold)" if open_hours else "no order set no deadline")
+    without = (f"orders without a deadline ({num(len(open_hours))}): median {qty(middle, 'hour')} from "
+               f"receipt to effect (open ones counted at their age at period end; warn above "
+               f"{qty(warn, 'hour')}, internal threshold)" if open_hours else "every order set a deadline")
     if past or middle is None:
         shown = metric("information_orders_past_deadline", len(past), "count", "==", 0)
     else:
@@ -166,8 +166,8 @@ def information_orders(ctx: Context, p: dict) -> Outcome:
     return finish(
         status,
         f"Of {plural(len(rows), 'order')} to provide information received in the period (refused ones left "
-        f"out), {num(len(past))} were given effect after the deadline the order set or are still without effect "
-        f"past it; {without}.",
+        f"out): given effect after the deadline the order set, or still without effect past it: "
+        f"{num(len(past))}; {without}.",
         metric=shown,
         items=past + (slow if late_median else []),
         pending=pending,
