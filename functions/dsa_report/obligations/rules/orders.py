@@ -136,13 +136,13 @@ def information_orders(ctx: Context, p: dict) -> Outcome:
         return not_applicable("No order to provide information received in the period is awaiting or was given "
                               "effect (none, or every one refused).")
     warn = p["warn_median_hours"]
-    past, slow, pending, open_hours = [], [], [], []
+    past, slow, pending, undated_hours = [], [], [], []
     for order_id, received, deadline, given, outcome, hours, open_ in rows:
         item = {"order_id": order_id, "received_at": received, "deadline_at": deadline, "effect_given_at": given,
                 "outcome": outcome, "hours_to_effect": hours, "without_effect": open_,
                 "hours_past_deadline": _hours_past(deadline, given, end)}
         if deadline is None:
-            open_hours.append(hours)
+            undated_hours.append(hours)
             if hours > warn:
                 slow.append(item)
             elif open_:
@@ -151,14 +151,14 @@ def information_orders(ctx: Context, p: dict) -> Outcome:
             past.append(item)
         elif open_:
             pending.append(item)  # its deadline is after period end
-    middle = median(open_hours) if open_hours else None  # exact: the mean of the two middle values
+    middle = median(undated_hours) if undated_hours else None  # exact: the mean of the two middle values
     past.sort(key=lambda i: (-i["hours_past_deadline"], i["order_id"]))
     slow.sort(key=lambda i: (-i["hours_to_effect"], i["order_id"]))
     late_median = middle is not None and middle > warn
     status = "FAIL" if past else "WARN" if late_median else "PASS"
-    without = (f"orders without a deadline ({num(len(open_hours))}): median {qty(middle, 'hour')} from "
+    without = (f"orders without a deadline ({num(len(undated_hours))}): median {qty(middle, 'hour')} from "
                f"receipt to effect (open ones counted at their age at period end; warn above "
-               f"{qty(warn, 'hour')}, internal threshold)" if open_hours else "every order set a deadline")
+               f"{qty(warn, 'hour')}, internal threshold)" if undated_hours else "every order set a deadline")
     if past or middle is None:
         shown = metric("information_orders_past_deadline", len(past), "count", "==", 0)
     else:
