@@ -137,3 +137,46 @@ def listing(item_id: str, trader_id: str | None = "T1", **columns) -> dict:
         "labelling_required": True,
         "random_check_at": ts("2025-11-01"),
     } | columns
+
+
+# ---- v2 datasets: orders, out-of-court disputes, buyers of illegal products, ads ------------------------------
+
+
+def order(oid: str, kind: str, received: str, **columns) -> dict:
+    """An order of an authority; `kind` "ACT" or "INFO" (ACT_AGAINST_ILLEGAL_CONTENT, PROVIDE_INFORMATION).
+    Timestamp columns may be given as text."""
+    kinds = {"ACT": "ACT_AGAINST_ILLEGAL_CONTENT", "INFO": "PROVIDE_INFORMATION"}
+    row = {"order_id": oid, "kind": kinds.get(kind, kind), "member_state": "DE", "received_at": ts(received)}
+    return row | {k: ts(v) if isinstance(v, str) and k.endswith("_at") else v for k, v in columns.items()}
+
+
+def dispute(did: str, closed: str | None, outcome: str = "IN_FAVOUR_OF_RECIPIENT", *,
+            implemented: str | None = None, **columns) -> dict:
+    """An out-of-court dispute submitted 30 days before `closed` (or on 2025-06-01 when still open)."""
+    submitted = ts(closed) - timedelta(days=30) if closed else ts("2025-06-01")
+    return {"dispute_id": did, "body": "ODS Body A", "submitted_at": submitted,
+            "closed_at": ts(closed) if closed else None, "outcome": outcome,
+            "implemented_at": ts(implemented) if implemented else None} | columns
+
+
+def buyers(item_id: str, aware: str, bought: int | None, reachable: int | None, notified: int | None,
+           notified_at: str | None = None, public_notice_at: str | None = None) -> dict:
+    """An illegal product the platform became aware of, with its buyers of the six months before."""
+    return {"item_id": item_id, "aware_at": ts(aware), "consumers_6m": bought,
+            "consumers_6m_with_contact": reachable, "notified": notified,
+            "notified_at": ts(notified_at) if notified_at else None,
+            "public_notice_at": ts(public_notice_at) if public_notice_at else None}
+
+
+AD_FIELDS = ("has_content", "has_advertiser", "has_payer", "has_period", "has_targeting_parameters",
+             "has_total_reach", "has_reach_per_member_state", "has_sor_information")
+
+
+def ad(aid: str, first: str, last: str, added: str | None = "first", **columns) -> dict:
+    """An untargeted ad paid by its advertiser, added to the repository when first shown (`added="first"`)
+    with every Art. 39(2) field present; `added=None`: never in the repository."""
+    row = {"ad_id": aid, "first_shown_at": ts(first), "last_shown_at": ts(last),
+           "in_repository_at": ts(first) if added == "first" else ts(added) if added else None,
+           "targeted": False, "payer_differs": False, "removed_under_39_3": False,
+           **dict.fromkeys(AD_FIELDS, True), "has_sor_information": False}
+    return row | {k: ts(v) if isinstance(v, str) and k.endswith("_at") else v for k, v in columns.items()}

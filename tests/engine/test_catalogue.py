@@ -51,6 +51,20 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"max_days": 92}),
     "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_days": 61}),
     "DSA-71-COMMITMENTS": ("71", "HOSTING+", {}),
+    "DSA-30.7-TRADER-INFO-SHOWN": ("30(7)", "MARKETPLACE+", {}),
+    "DSA-31-INTERFACE-FIELDS": ("31(1), 31(2)", "MARKETPLACE+", {}),
+    "DSA-31.3-PRE-LISTING": ("31(3)", "MARKETPLACE+", {"max_share": 0.01, "min_checked_share": 0.05}),
+    "DSA-27-RECOMMENDER-PARAMETERS": ("27(1)-(3)", "PLATFORM+", {}),
+    "DSA-38-NON-PROFILING-OPTION": ("38, 27(3)", "VLOP", {}),
+    "DSA-40-DATA-ACCESS": ("40(4), 40(5), 40(12)", "VLOP", {"amendment_days": 15, "warn_median_days": 30}),
+    "DSA-9-EFFECT-REPORTED": ("9(1)", "HOSTING+", {"report_hours": 72}),
+    "DSA-10-ORDER-RECEIPT": ("10(1)", "HOSTING+", {"ack_hours": 48}),
+    "DSA-10-INFORMATION-ORDERS": ("10(1)", "HOSTING+", {"warn_median_hours": 72}),
+    "DSA-21-ODS-IMPLEMENTATION": ("21(2), 24(1)(a)", "PLATFORM+", {"grace_days": 14}),
+    "DSA-32-BUYERS-INFORMED": ("32(1), 32(2)", "MARKETPLACE+", {"grace_days": 14}),
+    "DSA-39-ADS-IN-REPOSITORY": ("39(1)", "VLOP", {"max_delay_hours": 24}),
+    "DSA-39-ADS-REPOSITORY-FIELDS": ("39(2), 39(3)", "VLOP", {}),
+    "DSA-39-ADS-RETENTION": ("39(1)", "VLOP", {}),
 }
 
 

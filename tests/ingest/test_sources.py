@@ -120,8 +120,9 @@ def _check(c: Collected, at: str) -> None:
                    f"{chain}-00000.csv.zip!{TDB}-00000-00001.csv",
                    f"{chain}-00001.csv.zip!{TDB}-00001-00000.csv"]
     rows = {name: sum(_rows(f) for f in files) for name, files in c.files.items()}
-    assert rows == {**dict.fromkeys(DATASETS, 0), "statements_of_reasons": 12, "notices": 5, "complaints": 1,
-                    "traders": 5, "enforcement_actions": 2, "listing_events": 2, "active_recipients": 2}
+    assert rows == {**dict.fromkeys(DATASETS, 0),  # every dataset of the contract, the absent ones empty
+                    "statements_of_reasons": 12, "notices": 5, "complaints": 1, "traders": 5,
+                    "enforcement_actions": 2, "listing_events": 2, "active_recipients": 2}
     fmts = {f.origin.removeprefix(at): f.fmt for files in c.files.values() for f in files}
     assert fmts["notices/more/notices.jsonl.gz"] == "jsonl" and fmts["traders/traders.parquet"] == "parquet"
     assert fmts["active_recipients/ar.zip!ar.csv.gz"] == "csv"

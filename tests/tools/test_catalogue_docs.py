@@ -32,6 +32,11 @@ CONTRACT_IDS = (  # the table of contracts/obligations.md, in its order
     "DSA-34-RA-FRESHNESS", "DSA-34-RA-COVERAGE", "DSA-34-RA-BEFORE-LAUNCH", "DSA-34-RA-OWN-DATA",
     "DSA-35-MITIGATION-COVERAGE", "DSA-35-MITIGATION-EFFECTIVENESS", "DSA-37-AUDIT-FRESHNESS",
     "DSA-42.4-AUDIT-PUBLICATION", "DSA-42-TRANSPARENCY-REPORT", "DSA-71-COMMITMENTS",
+    # added in v2
+    "DSA-9-EFFECT-REPORTED", "DSA-10-ORDER-RECEIPT", "DSA-10-INFORMATION-ORDERS", "DSA-21-ODS-IMPLEMENTATION",
+    "DSA-30.7-TRADER-INFO-SHOWN", "DSA-31-INTERFACE-FIELDS", "DSA-31.3-PRE-LISTING", "DSA-32-BUYERS-INFORMED",
+    "DSA-39-ADS-IN-REPOSITORY", "DSA-39-ADS-REPOSITORY-FIELDS", "DSA-39-ADS-RETENTION",
+    "DSA-27-RECOMMENDER-PARAMETERS", "DSA-38-NON-PROFILING-OPTION", "DSA-40-DATA-ACCESS",
 )
 
 
@@ -89,7 +94,8 @@ def test_every_shipped_parameter_is_explained_and_no_meaning_is_stale(page):
 def test_obligations_are_grouped_by_article_in_article_order(page):
     groups = re.findall(r"^## Articles? (\S+?)(?: and (\d+))?: ", page, flags=re.MULTILINE)
     labels = [f"{a}/{b}" if b else a for a, b in groups]
-    assert labels == ["16", "17", "20", "22", "23", "24", "30", "33", "34", "34/35", "35", "37", "42", "71"]
+    assert labels == ["9", "10", "16", "17", "20", "21", "22", "23", "24", "27", "30", "31", "32", "33", "34",
+                      "34/35", "35", "37", "38", "39", "40", "42", "71"]
     order = re.findall(r"^### (\S+)$", page, flags=re.MULTILINE)
     catalogue = load_catalogue()
     articles = [catalogue.get(i).article for i in order]

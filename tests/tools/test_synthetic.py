@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from dsa_report.engine.evaluate import effective_parameters, evaluate_one
-from dsa_report.engine.periods import Period
+from dsa_report.engine.periods import Period, parse_period
 from dsa_report.ingest import contract as spec
 from dsa_report.ingest import loader, sources
-from dsa_report.obligations.evaluation import context, load_catalogue
+from dsa_report.obligations.evaluation import context, evaluate, load_catalogue
 from dsa_report.tools.synthetic import DATASET_FOLDERS, EXPECTED_STATUS, Plan, generate
 from dsa_report.tools.synthetic.files import Writer
 
@@ -102,7 +102,9 @@ def test_every_contract_folder_exists_in_its_format(market):
     root, _ = market
     suffixes = {"statements_of_reasons": ".csv.gz", "notices": ".jsonl.gz", "complaints": ".csv",
                 "traders": ".parquet", "enforcement_actions": ".csv.gz", "listing_events": ".parquet",
-                "active_recipients": ".csv", "listings": ".csv.gz", "registers": ".yaml"}
+                "active_recipients": ".csv", "listings": ".csv.gz", "registers": ".yaml",
+                "orders": ".csv", "odr_disputes": ".jsonl.gz", "buyer_notifications": ".csv", "ads": ".parquet",
+                "moderation_staff": ".csv"}
     assert set(suffixes) == set(DATASET_FOLDERS)
     for folder, suffix in suffixes.items():
         files = [p for p in (root / folder).rglob("*") if p.is_file()]
@@ -471,7 +473,7 @@ def test_plan_names_every_obligation_of_the_catalogue(market):
 
 # --- v2: live listings and the registers of Arts 27, 31, 38 and 40 ----------------------------------------
 
-V2_OBLIGATIONS = ("DSA-30.7-TRADER-INFO-SHOWN", "DSA-31-INTERFACE-FIELDS", "DSA-31.3-PRE-LISTING",
+MARKETPLACE_V2_OBLIGATIONS = ("DSA-30.7-TRADER-INFO-SHOWN", "DSA-31-INTERFACE-FIELDS", "DSA-31.3-PRE-LISTING",
                   "DSA-27-RECOMMENDER-PARAMETERS", "DSA-38-NON-PROFILING-OPTION", "DSA-40-DATA-ACCESS")
 
 
@@ -532,5 +534,94 @@ def test_the_engine_finds_the_v2_plan_on_the_written_files(market, tmp_path):
     catalogue = load_catalogue()
     params = effective_parameters(catalogue)
     ctx = context(data, Period("2025-10", START, END, "month"), tier="VLOP", marketplace=True, params=params)
-    status = {i: evaluate_one(catalogue.get(i), ctx, params[i]).status for i in V2_OBLIGATIONS}
-    assert status == {i: EXPECTED_STATUS[i] for i in V2_OBLIGATIONS}
+    status = {i: evaluate_one(catalogue.get(i), ctx, params[i]).status for i in MARKETPLACE_V2_OBLIGATIONS}
+    assert status == {i: EXPECTED_STATUS[i] for i in MARKETPLACE_V2_OBLIGATIONS}
+
+# --- v2 datasets: orders, out-of-court disputes, buyers of illegal products, ads, moderation staff ----------
+
+V2_FILES = {"orders": "orders/*.csv", "odr_disputes": "odr_disputes/*.jsonl.gz",
+            "buyer_notifications": "buyer_notifications/*.csv", "ads": "ads/*.parquet",
+            "moderation_staff": "moderation_staff/*.csv"}
+AUTHORITY_V2_OBLIGATIONS = ("DSA-9-EFFECT-REPORTED", "DSA-10-ORDER-RECEIPT", "DSA-10-INFORMATION-ORDERS",
+                  "DSA-21-ODS-IMPLEMENTATION", "DSA-32-BUYERS-INFORMED", "DSA-39-ADS-IN-REPOSITORY",
+                  "DSA-39-ADS-REPOSITORY-FIELDS", "DSA-39-ADS-RETENTION")
+
+
+@pytest.fixture(scope="module")
+def v2(market) -> duckdb.DuckDBPyConnection:
+    """The five v2 files as written, timestamps typed (TIMESTAMP columns of text files cast)."""
+    root, _ = market
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name, pattern in V2_FILES.items():
+        path = str(root / pattern)
+        rel = (con.read_parquet(path) if pattern.endswith(".parquet") else con.read_json(
+            path, format="newline_delimited") if ".jsonl" in pattern else con.read_csv(path, all_varchar=True))
+        rel.create(f"{name}_raw")
+        columns = spec.DATASETS[name].columns
+        typed = ", ".join(f"{c.name}::{'TIMESTAMP' if c.kind == 'timestamp' else 'VARCHAR'} AS {c.name}"
+                          for c in columns if c.kind in ("timestamp", "text"))
+        con.execute(f"CREATE VIEW {name} AS SELECT * REPLACE ({typed}) FROM {name}_raw")  # noqa: S608 (spec)
+    return con
+
+
+@pytest.mark.parametrize("dataset", list(V2_FILES))
+def test_v2_files_have_the_contract_columns_and_vocabularies(v2, dataset):
+    columns = spec.DATASETS[dataset].columns
+    assert v2.table(f"{dataset}_raw").columns == [c.input_name for c in columns]
+    for column in columns:
+        if column.allowed is not None:
+            values = {r[0] for r in v2.table(dataset).unique(column.name).fetchall()} - {None}
+            assert values and values <= column.allowed, (dataset, column.name, values - column.allowed)
+    assert _one(v2, f"SELECT count(*) - count(DISTINCT ({', '.join(spec.DATASETS[dataset].key)})) "  # noqa: S608
+                    f"FROM {dataset}") == 0
+
+
+def test_v2_rows_are_in_the_period_and_no_event_lies_after_it(v2):
+    end = "TIMESTAMP '2025-11-01'"
+    for dataset in ("orders", "odr_disputes", "buyer_notifications", "ads"):
+        stamps = [c.name for c in spec.DATASETS[dataset].columns
+                  if c.kind == "timestamp" and c.name not in ("deadline_at", "removed_from_repository_at")]
+        assert _one(v2, f"SELECT count(*) FROM {dataset} WHERE "  # noqa: S608 (names from the contract)
+                        + " OR ".join(f"{c} >= {end}" for c in stamps)) == 0, dataset
+    assert _one(v2, "SELECT count(*) FROM orders WHERE received_at < DATE '2025-10-01'") == 0
+    assert _col(v2, "SELECT DISTINCT month FROM moderation_staff") == ["2025-10"]
+    assert _one(v2, "SELECT min(staff::DOUBLE) FROM moderation_staff") > 0
+
+
+def test_v2_planted_breaches(v2, market):
+    _, plan = market
+    order = plan.planted["order_left_without_effect_unreported"]
+    assert v2.execute("SELECT kind, outcome, effect_given_at, effect_reported_at, deadline_at < TIMESTAMP "
+                      "'2025-11-01' FROM orders WHERE order_id = ?", [order]).fetchall() == [
+        ("ACT_AGAINST_ILLEGAL_CONTENT", "PENDING", None, None, True)]
+    # every other order was handled by period end: reported within 72 hours, confirmed within 48, effect in time
+    assert _one(v2, """SELECT count(*) FROM orders WHERE order_id <> ? AND (effect_reported_at IS NULL
+                       OR acknowledged_at > received_at + INTERVAL 48 HOUR
+                       OR effect_reported_at > coalesce(effect_given_at, received_at) + INTERVAL 72 HOUR
+                       OR effect_given_at > deadline_at)""", [order]) == 0
+    dispute = plan.planted["odr_decision_not_implemented"]
+    assert _col(v2, """SELECT dispute_id FROM odr_disputes WHERE outcome = 'IN_FAVOUR_OF_RECIPIENT'
+                       AND closed_at >= DATE '2025-10-01' AND closed_at < TIMESTAMP '2025-11-01' - INTERVAL 14 DAY
+                       AND (implemented_at IS NULL OR implemented_at > closed_at + INTERVAL 14 DAY)""") == [dispute]
+    item = plan.planted["buyers_never_informed_item"]
+    assert _col(v2, """SELECT item_id FROM buyer_notifications WHERE consumers_6m::INT > 0 AND (notified_at IS NULL
+                       OR notified::INT < consumers_6m_with_contact::INT OR (public_notice_at IS NULL
+                       AND consumers_6m_with_contact::INT < consumers_6m::INT))""") == [item]
+    assert _one(v2, "SELECT count(*) FROM buyer_notifications WHERE NOT regexp_full_match(item_id, 'I-\\d{10}')") == 0
+    ad = plan.planted["ad_missing_from_repository"]
+    late = _col(v2, """SELECT ad_id FROM ads WHERE last_shown_at >= DATE '2025-10-01'
+                       AND (in_repository_at IS NULL OR in_repository_at > first_shown_at + INTERVAL 24 HOUR)""")
+    assert late == [ad]
+    assert _one(v2, "SELECT count(*) FROM ads WHERE last_shown_at < DATE '2025-10-01'") > 0  # the year before
+
+
+def test_v2_obligations_get_the_planned_status_through_the_loader(market, tmp_path):
+    root, _ = market
+    data = loader.load(sources.collect(str(root), tmp_path / "work"), loader.connect(), platform_names=None)
+    for dataset in V2_FILES:
+        assert data.quality[dataset]["quarantined_rows"] == 0, data.quality[dataset]
+        assert data.datasets[dataset].present and "columns_missing" not in data.quality[dataset], dataset
+    results, _ = evaluate(load_catalogue(), data, parse_period("2025-10"), tier="VLOP", marketplace=True)
+    got = {ob.id: o.status for ob, o, _ in results if ob.id in AUTHORITY_V2_OBLIGATIONS}
+    assert got == {i: EXPECTED_STATUS[i] for i in AUTHORITY_V2_OBLIGATIONS}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# kinds: text | timestamp | bool | int | month
+# kinds: text | timestamp | bool | int | number (decimal) | month
 #        | presence (TRUE when filled, FALSE when empty, NULL when the column is absent from the file)
 #        | lists (TRUE when the input list holds `value`; the list is JSON text in CSV, a native list in
 #          JSONL/Parquet; the list itself is neither parsed nor kept: at 12 M SoRs that cost 10 s of 47)
@@ -229,11 +229,98 @@ LISTINGS = Dataset(
     ),
 )
 
+# Art. 39(2)(a)-(g) and 39(3): the fields of an ad repository entry (boolean presence flags in the data)
+AD_REPOSITORY_FIELDS = (
+    "has_content", "has_advertiser", "has_payer", "has_period", "has_targeting_parameters", "has_total_reach",
+    "has_reach_per_member_state", "has_sor_information",
+)
+# ISO 639-1 codes of the 24 official languages of the Union (moderation_staff.language)
+EU_LANGUAGES = _enum(
+    "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv", "mt", "nl",
+    "pl", "pt", "ro", "sk", "sl", "sv",
+)
+
+# ---- Added in v2 (data contract, "Added in v2") --------------------------------------------------------
+
+ORDERS = Dataset(  # Arts 9 and 10: orders from Member State authorities
+    "orders",
+    key=("order_id",),
+    columns=(
+        Column("order_id", required=True),
+        Column("kind", required=True, allowed=_enum("ACT_AGAINST_ILLEGAL_CONTENT", "PROVIDE_INFORMATION")),
+        Column("member_state"),
+        Column("category", allowed=CATEGORIES),
+        Column("received_at", "timestamp", required=True),
+        Column("acknowledged_at", "timestamp"),
+        Column("deadline_at", "timestamp"),
+        Column("outcome", allowed=_enum("GIVEN_EFFECT", "REFUSED", "PENDING")),
+        Column("effect_given_at", "timestamp"),
+        Column("effect_reported_at", "timestamp"),
+    ),
+)
+
+ODR_DISPUTES = Dataset(  # Art. 21: out-of-court dispute settlement
+    "odr_disputes",
+    key=("dispute_id",),
+    columns=(
+        Column("dispute_id", required=True),
+        Column("decision_puid"),
+        Column("body"),
+        Column("submitted_at", "timestamp", required=True),
+        Column("closed_at", "timestamp"),
+        Column("outcome", required=True, allowed=_enum(
+            "IN_FAVOUR_OF_RECIPIENT", "IN_FAVOUR_OF_PROVIDER", "SETTLED", "WITHDRAWN", "PENDING")),
+        Column("implemented_at", "timestamp"),
+    ),
+)
+
+BUYER_NOTIFICATIONS = Dataset(  # Art. 32: informing consumers who bought an illegal product
+    "buyer_notifications",
+    key=("item_id", "aware_at"),
+    columns=(
+        Column("item_id", required=True),
+        Column("aware_at", "timestamp", required=True),
+        Column("consumers_6m", "int"),
+        Column("consumers_6m_with_contact", "int"),
+        Column("notified", "int"),
+        Column("notified_at", "timestamp"),
+        Column("public_notice_at", "timestamp"),
+    ),
+)
+
+ADS = Dataset(  # Art. 39: advertisement repository
+    "ads",
+    key=("ad_id",),
+    columns=(
+        Column("ad_id", required=True),
+        Column("first_shown_at", "timestamp", required=True),
+        Column("last_shown_at", "timestamp", required=True),
+        Column("in_repository_at", "timestamp"),
+        Column("removed_from_repository_at", "timestamp"),
+        Column("targeted", "bool"),
+        Column("payer_differs", "bool"),
+        Column("removed_under_39_3", "bool"),
+        *(Column(name, "bool") for name in AD_REPOSITORY_FIELDS),
+    ),
+)
+
+MODERATION_STAFF = Dataset(  # Art. 42(2): human resources per official EU language
+    "moderation_staff",
+    key=("month", "language"),
+    columns=(
+        Column("month", "month", required=True),
+        Column("language", required=True, allowed=EU_LANGUAGES),
+        Column("staff", "number", required=True),
+        Column("qualification"),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
         STATEMENTS_OF_REASONS, NOTICES, COMPLAINTS, TRADERS, ENFORCEMENT_ACTIONS, LISTING_EVENTS,
         ACTIVE_RECIPIENTS, LISTINGS,
+        ORDERS, ODR_DISPUTES, BUYER_NOTIFICATIONS, ADS, MODERATION_STAFF,
     )
 }
 
@@ -247,6 +334,11 @@ TABLES = {
     "listing_events": "listing_events",
     "active_recipients": "active_recipients",
     "listings": "listings",
+    "orders": "orders",
+    "odr_disputes": "odr_disputes",
+    "buyer_notifications": "buyer_notifications",
+    "ads": "ads",
+    "moderation_staff": "moderation_staff",
 }
 
 # register file name -> its top-level key (data contract)
@@ -263,7 +355,7 @@ REGISTERS = {
 
 SQL_TYPES = {
     "text": "VARCHAR", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT",
-    "lists": "BOOLEAN", "presence": "BOOLEAN", "month": "VARCHAR",
+    "lists": "BOOLEAN", "presence": "BOOLEAN", "month": "VARCHAR", "number": "DOUBLE",
 }
 
 

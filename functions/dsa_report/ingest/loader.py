@@ -42,6 +42,14 @@ from .sources import Collected, DataFile
 MAX_EXAMPLES = 20
 EARLIEST = datetime(2000, 1, 1)  # the TDB refuses content dates before 2000: earlier ones are typos
 FUTURE_ALLOWED = {"ends_at"}  # a suspension may end after the run; no other event can be in the future
+FUTURE_ALLOWED |= {"deadline_at", "removed_from_repository_at"}  # an order's time limit, a scheduled purge
+# v2 `negative duration`: per dataset, (earlier, later) timestamps of one row; a later one before the
+# earlier one quarantines the row (the value shown names the pair)
+ORDERED = {
+    "orders": (("received_at", "acknowledged_at"), ("received_at", "effect_given_at")),
+    "odr_disputes": (("submitted_at", "closed_at"),),
+}
+NEGATIVE_DURATION = "negative duration"
 _READERS = {
     "csv": "read_csv($files, all_varchar=true, header=true, filename='_src', hive_partitioning=false, "
            "store_rejects=true, ignore_errors=true, rejects_limit=0)",
@@ -409,6 +417,12 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime, numbered: 
         # -1 day is time-zone skew (a local decision date, a UTC created_at): kept, counted as 0 by the metrics
         checks.append(("CAST(t_created_at AS DATE) < CAST(t_application_date AS DATE) - 1",
                        "negative submission delay", "r_application_date || ' > ' || r_created_at"))
+    pairs = [(a, b) for a, b in ORDERED.get(dataset.name, ()) if {a, b} <= names]
+    if pairs:  # one reason, so one condition: the value names the first pair out of order
+        broken = [f"t_{b} < t_{a}" for a, b in pairs]
+        shown = " ".join(f"WHEN {cond} THEN CAST(r_{a} AS VARCHAR) || ' > ' || CAST(r_{b} AS VARCHAR)"
+                         for cond, (a, b) in zip(broken, pairs, strict=True))
+        checks.append((" OR ".join(broken), NEGATIVE_DURATION, f"CASE {shown} END"))
     reason = ("CASE " + " ".join(f"WHEN {cond} THEN '{label}'" for cond, label, _ in checks) + " END"
               if checks else "NULL::VARCHAR")
     value = ("CASE WHEN _reason IS NULL THEN NULL ELSE CASE _reason "
@@ -433,7 +447,7 @@ def _normalise_sql(dataset: Dataset, group: _Group, latest: datetime, numbered: 
 
 def _bad_reason(col: Column) -> str:
     kind = {"timestamp": "bad timestamp", "bool": "bad boolean", "int": "bad integer", "lists": "bad list",
-            "month": "bad month"}.get(col.kind, "unknown value")
+            "month": "bad month", "number": "bad number"}.get(col.kind, "unknown value")
     return f"{kind} {col.input_name}"
 
 
@@ -441,6 +455,8 @@ _NATIVE = {  # engine kind -> DuckDB source types that need no parsing
     "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE"),
     "bool": ("BOOLEAN",),
     "int": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"),
+    "number": ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT",
+               "UTINYINT", "HUGEINT"),
 }
 
 
@@ -467,6 +483,8 @@ def _typed(col: Column, r: str, t: str, params: dict[str, Any]) -> tuple[str, st
                 f"WHEN 'false' THEN FALSE WHEN '0' THEN FALSE WHEN 'no' THEN FALSE END"), parsed_bad
     if col.kind == "int":
         return f"TRY_CAST({r} AS BIGINT)", parsed_bad
+    if col.kind == "number":  # a decimal, e.g. a full-time equivalent (12.5)
+        return f"TRY_CAST({r} AS DOUBLE)", parsed_bad
     if col.kind == "month":
         return f"CASE WHEN regexp_full_match({r}, '\\d{{4}}-(0[1-9]|1[0-2])(-\\d{{2}})?') THEN left({r}, 7) END", \
             parsed_bad

@@ -26,21 +26,26 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "obligations.md"
 COMMAND = "python -m dsa_report.tools.catalogue_docs"
 
 ARTICLES = {  # DSA article numbers -> their titles in Regulation (EU) 2022/2065
+    "9": "Orders to act against illegal content",
+    "10": "Orders to provide information",
     "16": "Notice and action mechanisms",
     "17": "Statement of reasons",
     "20": "Internal complaint-handling system",
+    "21": "Out-of-court dispute settlement",
     "22": "Trusted flaggers",
     "23": "Measures and protection against misuse",
     "24": "Transparency reporting obligations for providers of online platforms",
     "27": "Recommender system transparency",
     "30": "Traceability of traders",
     "31": "Compliance by design",
+    "32": "Right to information",
     "33": "Very large online platforms and very large online search engines",
     "34": "Risk assessment",
     "34/35": "Risk assessment and mitigation of illegal products on the marketplace",
     "35": "Mitigation of risks",
     "37": "Independent audit",
     "38": "Recommender systems",
+    "39": "Additional online advertising transparency",
     "40": "Data access and scrutiny",
     "42": "Transparency reporting obligations (very large online platforms)",
     "71": "Commitments",
@@ -148,6 +153,25 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
     ("DSA-42-TRANSPARENCY-REPORT", "deadline_days"):
         "Days after the end of a half-year by which its transparency report must be published (61: two "
         "months).",
+    ("DSA-9-EFFECT-REPORTED", "report_hours"):
+        "Internal threshold: hours after an order was given effect within which the authority is informed. "
+        "Later: WARN; still not informed at period end, this long after the effect: FAIL.",
+    ("DSA-10-ORDER-RECEIPT", "ack_hours"):
+        "Internal threshold: hours after receipt within which the receipt of an order to provide information "
+        "is confirmed. Later: WARN; still unconfirmed at period end, this long after receipt: FAIL.",
+    ("DSA-10-INFORMATION-ORDERS", "warn_median_hours"):
+        "Internal threshold: median hours from receipt to effect of the orders to provide information that "
+        "set no deadline (open ones counted at their age at period end), above which WARN.",
+    ("DSA-21-ODS-IMPLEMENTATION", "grace_days"):
+        "Internal threshold: days after an out-of-court decision in the recipient's favour within which it is "
+        "implemented. Later or not at all: the advisory WARN.",
+    ("DSA-32-BUYERS-INFORMED", "grace_days"):
+        "Internal threshold (the law sets no deadline): days after the platform became aware of an illegal "
+        "product within which its buyers are informed. Later: WARN; still not done at period end, this long "
+        "after: FAIL.",
+    ("DSA-39-ADS-IN-REPOSITORY", "max_delay_hours"):
+        "Internal threshold: hours after an ad was first shown within which it is in the repository. Later: "
+        "WARN; still not there at period end, this long after: FAIL.",
 }
 UNDOCUMENTED = f"(no description yet: add one to PARAMETER_MEANINGS in {__name__.replace('.', '/')}.py)"
 

@@ -4,11 +4,14 @@ Importing the package registers every rule in `engine.registry.RULES` (name -> f
 """
 
 from . import (  # noqa: F401  (registers)
+    ads,
     complaints,
+    consumers,
     data_access,
     listings,
     marketplace,
     notices,
+    orders,
     publications,
     recommenders,
     risk,

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import duckdb
 
-from . import activity, enforcement, marketplace, registers, roles, sor
+from . import activity, authorities, enforcement, marketplace, registers, roles, sor
 from .files import Writer
 from .world import World, connect
 
 __all__ = ["DATASET_FOLDERS", "EXPECTED_STATUS", "Plan", "generate"]
 
 DATASET_FOLDERS = ("statements_of_reasons", "notices", "complaints", "traders", "enforcement_actions",
-                   "listing_events", "active_recipients", "listings", "registers")
+                   "listing_events", "active_recipients", "listings", "registers",
+                   *authorities.FOLDERS)
 MIN_SCALE, MIN_PERIOD_DAYS = 1000, 28
 
 # What the planted data must give for a VLOP marketplace (tier: VLOP, marketplace: true).
@@ -43,6 +44,9 @@ EXPECTED_STATUS = {
     "DSA-42.4-AUDIT-PUBLICATION": "PASS", "DSA-42-TRANSPARENCY-REPORT": "FAIL", "DSA-71-COMMITMENTS": "FAIL",
     "DSA-30.7-TRADER-INFO-SHOWN": "FAIL", "DSA-31-INTERFACE-FIELDS": "PASS", "DSA-31.3-PRE-LISTING": "WARN",
     "DSA-27-RECOMMENDER-PARAMETERS": "PASS", "DSA-38-NON-PROFILING-OPTION": "FAIL", "DSA-40-DATA-ACCESS": "FAIL",
+    "DSA-9-EFFECT-REPORTED": "FAIL", "DSA-10-ORDER-RECEIPT": "PASS", "DSA-10-INFORMATION-ORDERS": "PASS",
+    "DSA-21-ODS-IMPLEMENTATION": "WARN", "DSA-32-BUYERS-INFORMED": "FAIL", "DSA-39-ADS-IN-REPOSITORY": "FAIL",
+    "DSA-39-ADS-REPOSITORY-FIELDS": "PASS", "DSA-39-ADS-RETENTION": "PASS",
 }
 
 
@@ -79,6 +83,7 @@ def generate(out: Path, *, scale: int = 200_000, seed: int = 7, period_start: da
         planted: dict[str, object] = activity.build(con, world)
         planted |= _repeat_infringers(cast, enforcement.build(con, world, cast))
         planted |= marketplace.build(con, world, cast)
+        planted |= authorities.build(con, world)
         out.mkdir(parents=True, exist_ok=True)
         for folder in DATASET_FOLDERS:
             shutil.rmtree(out / folder, ignore_errors=True)
@@ -87,6 +92,7 @@ def generate(out: Path, *, scale: int = 200_000, seed: int = 7, period_start: da
             activity.write(con, writer)
             enforcement.write(con, world, writer)
             marketplace.write(con, world, writer)
+            authorities.write(con, writer)
         _, register_facts = registers.write_registers(out, world)
         _, average = registers.write_active_recipients(out, world)
         planted |= register_facts | _measured(con) | {
