@@ -1,4 +1,4 @@
-"""Illegal products on the marketplace (Art. 34/35): hidden links, re-appearance, proactive detection."""
+"""Illegal products on a VLOP marketplace (Art. 34/35): hidden links, re-appearance, proactive detection."""
 
 from datetime import timedelta
 
@@ -7,6 +7,8 @@ import pytest
 from tables import action, event, items, make_data, outcome, ts
 
 SURVIVAL = "DSA-35-HIDDEN-LINK-SURVIVAL"
+LISTING_INDICATORS = ("DSA-35-REAPPEARANCE-RATE", SURVIVAL, "DSA-35-HIDDEN-LINK-PENALTIES",
+                      "DSA-35-PROACTIVE-DETECTION")
 
 
 def hidden_item(item: str, listed: str, survived_days: float, *, trader_id: str = "T1", hidden: bool = True):
@@ -63,10 +65,17 @@ def test_survival_not_applicable_and_insufficient():
     assert survival(no_listing).status == "INSUFFICIENT_DATA"
 
 
-def test_survival_is_for_marketplaces():
-    result = survival(hidden_item("I1", "2025-08-01", 1), tier="PLATFORM", marketplace=False)
-    assert result.status == "NOT_APPLICABLE"
-    assert "applies to MARKETPLACE and above; platform tier is PLATFORM" in result.message
+@pytest.mark.parametrize("obligation_id", LISTING_INDICATORS)
+def test_listing_indicators_apply_to_vlop_marketplaces_only(obligation_id):
+    data = make_data({"listing_events": hidden_item("I1", "2025-08-01", 1)})
+    for tier, marketplace in (("HOSTING", False), ("PLATFORM", False), ("MARKETPLACE", True)):
+        result = outcome(obligation_id, data, tier=tier, marketplace=marketplace)
+        assert result.status == "NOT_APPLICABLE"
+        assert result.message == f"This obligation applies to VLOP (marketplace) only; platform tier is {tier}."
+    result = outcome(obligation_id, data, tier="VLOP", marketplace=False)
+    assert result.message == ("This obligation applies to VLOP (marketplace) only; platform tier is VLOP, "
+                              "not a marketplace.")
+    assert not outcome(obligation_id, data, tier="VLOP", marketplace=True).message.startswith("This obligation")
 
 
 def test_reappearance_rate():
