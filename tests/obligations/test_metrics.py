@@ -205,6 +205,21 @@ def test_listing_metrics():
     assert values["pre_listing_interception_rate"] == pytest.approx(1 / 3)
 
 
+def test_hidden_link_survival_is_censored_at_period_end_and_runs_from_the_latest_listing():
+    rows = [
+        event("E1", "I1", "LISTED", "2025-07-01", hidden_link=True),
+        event("E2", "I1", "REAPPEARED", "2025-07-09"),  # back online: the latest listing before the removal
+        event("E3", "I1", "REMOVED", "2025-07-10"),  # 1 day (v1: 9 days from the first LISTED)
+        event("E4", "I2", "LISTED", "2025-12-29", hidden_link=True),  # still online: 3 days at period end
+        event("E5", "I3", "LISTED", "2025-06-01", hidden_link=True),  # still online since before the period
+        event("E6", "I3", "REMOVED", "2026-01-05"),  # removed after the period: 214 days at period end
+    ]
+    metric = compute_metrics(make_data({"listing_events": rows}), H2)["hidden_link_median_survival_days"]
+    assert metric == {"value": 3.0, "unit": "days"}
+    listed_only = make_data({"listing_events": rows[:1]})  # listed 1 July, still online at the end of Q3
+    assert compute_metrics(listed_only, Q3)["hidden_link_median_survival_days"]["value"] == 92
+
+
 def test_average_monthly_active_recipients_over_six_months():
     assert last_months(date(2025, 9, 30)) == [
         "2025-04",

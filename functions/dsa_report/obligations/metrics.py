@@ -83,9 +83,9 @@ METRICS: tuple[MetricDef, ...] = (
               _cols(_T, "status", "live_listings", *facts.KYBC_REQUIRED)),
     MetricDef("kybc_verified_share", "share", "traders", _cols(_T, "status", "kyc_verified_at")),
     MetricDef("reappearance_rate", "share", "reappearance",
-              _cols(_L, "event", "occurred_at", "reappearance_of")),
+              _cols(_L, "item_id", "event", "occurred_at", "reappearance_of")),
     MetricDef("hidden_link_median_survival_days", "days", "hidden_links",
-              _cols(_L, "event", "occurred_at", "hidden_link")),
+              _cols(_L, "item_id", "event", "occurred_at", "hidden_link")),
     MetricDef("proactive_control_rate", "share", "listings", _cols(_L, "event", "occurred_at", "detection")),
     MetricDef("pre_listing_interception_rate", "share", "listings", _cols(_L, "event", "occurred_at")),
     MetricDef("avg_monthly_active_recipients_6m", "recipients", "recipients",
@@ -334,11 +334,12 @@ def _reappearance(book: MetricBook) -> Facts:
 
 
 def _hidden_links(book: MetricBook) -> Facts:
-    items = facts.hidden_link_items(book.q)
-    survival = [i.survival_days for i in items if i.survival_days is not None]
+    """Censored: items still online at period end count with their age then (a lower bound)."""
+    stays = facts.hidden_link_items(book.q)
+    survival = [s.survival_days for s in stays if s.survival_days is not None]
     value = quantile_cont(survival, 0.5) if survival else Null(
-        "no LISTED event for the hidden-link items removed in the period" if items
-        else "no hidden-link item was removed in the period")
+        "no LISTED or REAPPEARED event before the removal of the hidden-link items removed in the period"
+        if stays else "no hidden-link item was removed in the period or online at period end")
     return {"hidden_link_median_survival_days": value}
 
 
