@@ -182,10 +182,11 @@ def test_trader_metrics():
         trader("T2", kyc_payment_account=False, kyc_verified_at=ts("2025-01-01")),
         trader("T3", live_listings=0, kyc_contact=False),
         trader("T4", status="TERMINATED"),
+        trader("T5", live_listings=None, kyc_trade_register=False),  # unknown listings count as live
     ]
     values = {k: v["value"] for k, v in compute_metrics(make_data({"traders": traders}), H2).items()}
-    assert values["kybc_complete_share"] == 0.5  # ACTIVE with live listings: T1 complete, T2 not
-    assert values["kybc_verified_share"] == pytest.approx(1 / 3)  # ACTIVE: T1, T2, T3
+    assert values["kybc_complete_share"] == pytest.approx(1 / 3)  # in scope: T1 complete, T2 and T5 not
+    assert values["kybc_verified_share"] == pytest.approx(1 / 4)  # ACTIVE: T1, T2, T3, T5
 
 
 def test_listing_metrics():

@@ -80,7 +80,7 @@ METRICS: tuple[MetricDef, ...] = (
               _cols(_SOR, "trader_id", "decision_ground", "application_date")
               + _cols(_E, "trader_id", "action", "occurred_at")),
     MetricDef("kybc_complete_share", "share", "traders",
-              _cols(_T, "status", "live_listings", *facts.KYBC_REQUIRED)),
+              _cols(_T, "status", "live_listings", *facts.KYBC_ELEMENTS)),
     MetricDef("kybc_verified_share", "share", "traders", _cols(_T, "status", "kyc_verified_at")),
     MetricDef("reappearance_rate", "share", "reappearance",
               _cols(_L, "item_id", "event", "occurred_at", "reappearance_of")),
@@ -292,13 +292,10 @@ def _recidivism(book: MetricBook) -> Facts:
 
 
 def _traders(book: MetricBook) -> Facts:
-    scope, active, verified = book.query(
-        """
-        SELECT count(*) FILTER (WHERE live_listings > 0), count(*), count(kyc_verified_at)
-        FROM traders WHERE status = $active
-        """,
-        {"active": "ACTIVE"},
+    active, verified = book.query(
+        "SELECT count(*), count(kyc_verified_at) FROM traders WHERE status = $active", {"active": "ACTIVE"},
     )[0]
+    scope, _ = facts.kybc_scope(book.q)  # live_listings null counts as live
     complete = scope - len(facts.kybc_gaps(book.q)) if scope else 0
     return {
         "kybc_complete_share": share(complete, scope, "ACTIVE trader with live listings"),
