@@ -237,6 +237,10 @@ def test_average_monthly_active_recipients_over_six_months():
     ]
     data = make_data({"active_recipients": rows})
     assert compute_metric(data, Q3, "avg_monthly_active_recipients_6m")["value"] == pytest.approx(13_000)
+    outside = [{"month": r["month"], "member_state": s, "active_recipients": 10**6} for r in rows[::2]
+               for s in ("GB", "EL", "NO")]  # not EU Member States (Greece is GR)
+    data = make_data({"active_recipients": rows + outside})
+    assert compute_metric(data, Q3, "avg_monthly_active_recipients_6m")["value"] == pytest.approx(13_000)
     gap = make_data({"active_recipients": [r for r in rows if r["month"] != "2025-05"]})
     result = compute_metric(gap, Q3, "avg_monthly_active_recipients_6m")
     assert result["value"] is None and "2025-05" in result["reason"]

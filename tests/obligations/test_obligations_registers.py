@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from dsa_report.engine.periods import Period
+from dsa_report.ingest import loader, sources
 from tables import H2, Q3, event, items, make_data, outcome
 
 FRESHNESS = "DSA-34-RA-FRESHNESS"
@@ -339,6 +340,37 @@ def test_commitments():
     commitments[1]["due"] = date(2025, 12, 31)
     assert outcome("DSA-71-COMMITMENTS", data).status == "FAIL"
     assert outcome("DSA-71-COMMITMENTS", with_registers()).status == "NOT_APPLICABLE"
+
+
+def test_vlop_threshold_counts_the_eu_27_only():
+    months = [f"2025-{m:02d}" for m in range(7, 13)]
+    rows = recipients(44_000_000, months) + [
+        {"month": m, "member_state": s, "active_recipients": 2_000_000} for m in months for s in ("CH", "NO")]
+    result = outcome("DSA-33-VLOP-THRESHOLD", make_data({"active_recipients": rows}), tier="MARKETPLACE")
+    assert result.status == "PASS" and result.metric["value"] == 44_000_000  # v1 summed 48,000,000: a WARN
+    assert "EU-27" in result.message
+    result = outcome("DSA-33-VLOP-THRESHOLD", make_data({"active_recipients": rows[:6]}), tier="MARKETPLACE")
+    assert result.status == "INSUFFICIENT_DATA"  # months of non-EU figures only are missing EU figures
+    data = make_data({"active_recipients": recipients(44_000_000, months)})
+    data.quality["active_recipients"] = {"non_eu_rows": 12}  # what the loader left out
+    assert "12 rows of countries outside the EU left out" in outcome("DSA-33-VLOP-THRESHOLD", data).message
+
+
+def test_the_loader_leaves_non_eu_rows_out_and_counts_them(tmp_path):
+    folder = tmp_path / "src" / "active_recipients"
+    folder.mkdir(parents=True)
+    rows = ["month,member_state,active_recipients"]
+    rows += [f"2025-{m:02d},{s},{n}" for m in range(7, 13)
+             for s, n in (("DE", 30_000_000), ("GR", 14_000_000), ("CH", 2_000_000), ("EL", 1_000_000))]
+    (folder / "recipients.csv").write_text("\n".join(rows) + "\n")
+    collected = sources.collect(str(tmp_path / "src"), tmp_path / "work")
+    data = loader.load(collected, loader.connect(), platform_names=None)
+    quality = data.quality["active_recipients"]
+    assert quality["rows"] == 12 and quality["quarantined_rows"] == 0
+    assert quality["non_eu_rows"] == 12 and quality["non_eu_member_states"] == ["CH", "EL"]  # Greece is GR
+    result = outcome("DSA-33-VLOP-THRESHOLD", data, tier="MARKETPLACE")
+    assert result.status == "PASS" and result.metric["value"] == 44_000_000
+    assert "12 rows of countries outside the EU left out" in result.message
 
 
 def test_vlop_threshold_is_reached_exactly_at_45_million():

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..engine.query import Query
 from ..ingest.loaded import LoadedData
+from ..ingest.loader import EU_MEMBER_STATES
 from . import facts
 
 Facts = dict[str, Any]
@@ -89,7 +90,7 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("proactive_control_rate", "share", "listings", _cols(_L, "event", "occurred_at", "detection")),
     MetricDef("pre_listing_interception_rate", "share", "listings", _cols(_L, "event", "occurred_at")),
     MetricDef("avg_monthly_active_recipients_6m", "recipients", "recipients",
-              _cols("active_recipients", "month", "active_recipients")),
+              _cols("active_recipients", "month", "member_state", "active_recipients")),
 )
 BY_NAME = {m.name: m for m in METRICS}
 
@@ -359,15 +360,17 @@ def last_months(end: date, n: int = 6) -> list[str]:
 
 
 def _recipients(book: MetricBook) -> Facts:
+    """EU-27 only: the loader leaves other countries' rows out (counted as non_eu_rows in the data quality);
+    the filter here keeps the metric to its definition whatever loaded the table."""
     months = last_months(book.period.end)
     totals = dict(book.query(
         "SELECT month, sum(active_recipients) FROM active_recipients "
-        "WHERE month >= $first AND month <= $last GROUP BY month",
-        {"first": months[0], "last": months[-1]},
+        "WHERE month >= $first AND month <= $last AND list_contains($eu, member_state) GROUP BY month",
+        {"first": months[0], "last": months[-1], "eu": sorted(EU_MEMBER_STATES)},
     ))
     absent = [m for m in months if totals.get(m) is None]
     value: float | Null = (
-        Null("no active-recipient figures for " + ", ".join(absent)) if absent
+        Null("no active-recipient figures of EU Member States for " + ", ".join(absent)) if absent
         else sum(totals[m] for m in months) / len(months)
     )
     return {"avg_monthly_active_recipients_6m": value}

@@ -46,10 +46,12 @@ def vlop_threshold(ctx: Context, p: dict) -> Outcome:
         return insufficient(f"The six-month average of active recipients cannot be computed: {reason}.",
                             [f"metric avg_monthly_active_recipients_6m: {reason}"])
     crossed = value >= p["threshold"] and ctx.tier != "VLOP"
+    left_out = (ctx.data.quality.get("active_recipients") or {}).get("non_eu_rows") or 0
     return finish(
         "WARN" if crossed else "PASS",
-        f"The platform averaged {num(value, 0)} monthly active recipients in the Union over the six months "
-        f"to {ctx.period.end} (VLOP threshold {num(p['threshold'])}; tier {ctx.tier})"
+        f"The platform averaged {num(value, 0)} monthly active recipients in the EU-27 over the six months "
+        f"to {ctx.period.end} (VLOP threshold {num(p['threshold'])}, Art. 33(1); tier {ctx.tier})"
+        + (f"; {plural(left_out, 'row')} of countries outside the EU left out" if left_out else "")
         + ("; notify the Commission (Art. 24(2), 33)." if crossed else "."),
         metric=metric("avg_monthly_active_recipients_6m", value, "recipients", "<", p["threshold"]),
     )
