@@ -39,7 +39,7 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-35-HIDDEN-LINK-SURVIVAL": ("34/35", "VLOP (marketplace)", {"warn_days": 2, "fail_days": 7}),
     "DSA-35-HIDDEN-LINK-PENALTIES": ("34/35", "VLOP (marketplace)", {"grace_days": 14}),
     "DSA-35-PROACTIVE-DETECTION": ("34/35", "VLOP (marketplace)", {"min_rate": 0.5}),
-    "DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION": ("24(2)", "PLATFORM+", {"max_days": 183}),
+    "DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION": ("24(2)", "PLATFORM+", {"max_gap_months": 6}),
     "DSA-33-VLOP-THRESHOLD": ("33", "PLATFORM+", {"threshold": 45000000}),
     "DSA-34-RA-FRESHNESS": ("34(1)", "VLOP", {"max_age_days": 365}),
     "DSA-34-RA-COVERAGE": ("34(1)", "VLOP", {}),
@@ -48,8 +48,8 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-35-MITIGATION-COVERAGE": ("35(1)", "VLOP", {}),
     "DSA-35-MITIGATION-EFFECTIVENESS": ("35(1)", "VLOP", {}),
     "DSA-37-AUDIT-FRESHNESS": ("37", "VLOP", {"max_age_days": 365}),
-    "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"max_days": 92}),
-    "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_days": 61}),
+    "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"deadline_months": 3}),
+    "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_months": 2}),
     "DSA-71-COMMITMENTS": ("71", "HOSTING+", {}),
 }
 
