@@ -50,7 +50,7 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-37-AUDIT-FRESHNESS": ("37", "VLOP", {"max_age_days": 365}),
     "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"deadline_months": 3}),
     "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_months": 2}),
-    "DSA-71-COMMITMENTS": ("71", "HOSTING+", {}),
+    "DSA-71-COMMITMENTS": ("71", "VLOP", {}),
 }
 
 
@@ -87,6 +87,7 @@ def test_the_listing_indicators_bind_vlop_marketplaces_only():
         assert [ob.applies(t, m) for t, m in [("PLATFORM", True), ("MARKETPLACE", True), ("VLOP", False),
                                               ("VLOP", True)]] == [False, False, False, True], obligation_id
         assert ob.scope_text() == "VLOP (marketplace) only"
+    assert [catalogue.get("DSA-71-COMMITMENTS").applies(t, False) for t in ("HOSTING", "VLOP")] == [False, True]
 
 
 def test_marketplace_only_narrows_an_explicit_list_naming_vlop(copy):

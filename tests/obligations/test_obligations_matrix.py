@@ -52,7 +52,7 @@ CONTRACT_TIERS = {
     "DSA-37-AUDIT-FRESHNESS": "VLOP",
     "DSA-42.4-AUDIT-PUBLICATION": "VLOP",
     "DSA-42-TRANSPARENCY-REPORT": "VLOP",
-    "DSA-71-COMMITMENTS": "HOSTING+",
+    "DSA-71-COMMITMENTS": "VLOP",
 }
 ORDER = ("HOSTING", "PLATFORM", "MARKETPLACE", "VLOP")
 PLATFORMS = (("HOSTING", False), ("PLATFORM", False), ("MARKETPLACE", True), ("VLOP", False), ("VLOP", True))
@@ -251,7 +251,7 @@ def test_a_missing_input_is_insufficient_data_naming_it(rich, obligation_id, kin
         assert f"register {name}" in result.message
     else:  # DSA-71: the commitments register is optional by design (catalogue: no registers, rule decides)
         assert obligation_id == "DSA-71-COMMITMENTS"
-        result = outcome(obligation_id, without(rich, register="commitments"), tier="HOSTING", marketplace=False)
+        result = outcome(obligation_id, without(rich, register="commitments"), tier="VLOP", marketplace=False)
         assert result.status == "NOT_APPLICABLE"
         assert result.message == "The platform has no registered binding commitments."
         assert result.missing == []

@@ -5,8 +5,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from dsa_report.engine.evaluate import effective_parameters, evaluate_one
 from dsa_report.engine.periods import Period
 from dsa_report.ingest import loader, sources
+from dsa_report.obligations.evaluation import context, default_catalogue
 from dsa_report.obligations.rules.publications import add_months, month_end_after
 from tables import H2, Q3, event, items, make_data, outcome
 
@@ -424,7 +426,7 @@ def test_commitments():
         {"id": "C-1", "kri": kri("hidden_link_median_survival_days", "<=", 2), "due": date(2026, 6, 30)},
     ]
     data = with_registers({"listing_events": HIDDEN_LINKS}, commitments=commitments)
-    result = outcome("DSA-71-COMMITMENTS", data, tier="HOSTING", marketplace=False)
+    result = outcome("DSA-71-COMMITMENTS", data, tier="VLOP", marketplace=False)
     assert result.status == "WARN"  # C-1 missed, but not due yet
     assert [(i["commitment_id"], i["state"]) for i in items(result)] == [
         ("C-1", "missed before due"),
@@ -433,6 +435,31 @@ def test_commitments():
     commitments[1]["due"] = date(2025, 12, 31)
     assert outcome("DSA-71-COMMITMENTS", data).status == "FAIL"
     assert outcome("DSA-71-COMMITMENTS", with_registers()).status == "NOT_APPLICABLE"
+
+
+def commitments_outcome(data, *, binding: bool, tier: str = "VLOP"):
+    catalogue = default_catalogue()
+    params = effective_parameters(catalogue)
+    ctx = context(data, H2, tier=tier, marketplace=False, params=params, binding_commitments=binding)
+    return evaluate_one(catalogue.get("DSA-71-COMMITMENTS"), ctx, params["DSA-71-COMMITMENTS"])
+
+
+def test_commitments_are_vlop_only():
+    data = with_registers(commitments=[{"id": "C-1", "kri": kri("sor_count", ">=", 0)}])
+    for tier in ("HOSTING", "PLATFORM", "MARKETPLACE"):  # v1: HOSTING+
+        result = commitments_outcome(data, binding=True, tier=tier)
+        assert result.status == "NOT_APPLICABLE" and "applies to VLOP only" in result.message
+
+
+def test_binding_commitments_without_a_register_are_insufficient_data():
+    result = commitments_outcome(with_registers(), binding=True)
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["register commitments"]
+    assert "binding_commitments: true" in result.message
+    result = commitments_outcome(with_registers(commitments=[]), binding=True)
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["register commitments (empty)"]
+    for data in (with_registers(), with_registers(commitments=[])):
+        result = commitments_outcome(data, binding=False)
+        assert result.status == "NOT_APPLICABLE" and result.missing == []
 
 
 def test_vlop_threshold_counts_the_eu_27_only():

@@ -202,9 +202,21 @@ def transparency_report(ctx: Context, p: dict) -> Outcome:
 @rule("commitments")
 def commitments(ctx: Context, p: dict) -> Outcome:
     """Art. 71 commitments: a missed KRI FAILs once the commitment is due (on or before period end, or no due
-    date); before that it WARNs. Evidence lists every commitment."""
-    entries = [c for c in ctx.data.registers.get("commitments") or [] if isinstance(c, dict)]
+    date); before that it WARNs. Evidence lists every commitment. The register is optional (the catalogue
+    does not require it): without one the platform has no commitments to keep, unless the config says it is
+    under binding commitments, when the missing register is missing data."""
+    if "commitments" not in ctx.data.registers:
+        if ctx.binding_commitments:
+            return insufficient("The config says the platform is under binding commitments "
+                                "(binding_commitments: true), but no commitments register was found.",
+                                ["register commitments"])
+        return not_applicable("The platform has no registered binding commitments.")
+    entries = [c for c in ctx.data.registers["commitments"] or [] if isinstance(c, dict)]
     if not entries:
+        if ctx.binding_commitments:
+            return insufficient("The config says the platform is under binding commitments "
+                                "(binding_commitments: true), but the commitments register lists none.",
+                                ["register commitments (empty)"])
         return not_applicable("The platform has no registered binding commitments.")
     results = []
     for c in entries:
