@@ -35,11 +35,11 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-23.2-UNFOUNDED-NOTIFIERS": ("23(2)", "PLATFORM+", {"min_unfounded": 5, "window_days": 90}),
     "DSA-30-KYBC-COMPLETENESS": ("30(1)", "MARKETPLACE+", {}),
     "DSA-30-KYBC-VERIFICATION": ("30(2)", "MARKETPLACE+", {"min_share": 0.95}),
-    "DSA-35-REAPPEARANCE-RATE": ("34/35", "MARKETPLACE+", {"warn_rate": 0.02, "fail_rate": 0.05}),
-    "DSA-35-HIDDEN-LINK-SURVIVAL": ("34/35", "MARKETPLACE+", {"warn_days": 2, "fail_days": 7}),
-    "DSA-35-HIDDEN-LINK-PENALTIES": ("34/35", "MARKETPLACE+", {"grace_days": 14}),
-    "DSA-35-PROACTIVE-DETECTION": ("34/35", "MARKETPLACE+", {"min_rate": 0.5}),
-    "DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION": ("24(2)", "PLATFORM+", {"max_days": 183}),
+    "DSA-35-REAPPEARANCE-RATE": ("34/35", "VLOP (marketplace)", {"warn_rate": 0.02, "fail_rate": 0.05}),
+    "DSA-35-HIDDEN-LINK-SURVIVAL": ("34/35", "VLOP (marketplace)", {"warn_days": 2, "fail_days": 7}),
+    "DSA-35-HIDDEN-LINK-PENALTIES": ("34/35", "VLOP (marketplace)", {"grace_days": 14}),
+    "DSA-35-PROACTIVE-DETECTION": ("34/35", "VLOP (marketplace)", {"min_rate": 0.5}),
+    "DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION": ("24(2)", "PLATFORM+", {"max_gap_months": 6}),
     "DSA-33-VLOP-THRESHOLD": ("33", "PLATFORM+", {"threshold": 45000000}),
     "DSA-34-RA-FRESHNESS": ("34(1)", "VLOP", {"max_age_days": 365}),
     "DSA-34-RA-COVERAGE": ("34(1)", "VLOP", {}),
@@ -48,9 +48,9 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-35-MITIGATION-COVERAGE": ("35(1)", "VLOP", {}),
     "DSA-35-MITIGATION-EFFECTIVENESS": ("35(1)", "VLOP", {}),
     "DSA-37-AUDIT-FRESHNESS": ("37", "VLOP", {"max_age_days": 365}),
-    "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"max_days": 92}),
-    "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_days": 61}),
-    "DSA-71-COMMITMENTS": ("71", "HOSTING+", {}),
+    "DSA-42.4-AUDIT-PUBLICATION": ("42(4)", "VLOP", {"deadline_months": 3}),
+    "DSA-42-TRANSPARENCY-REPORT": ("42(1)", "VLOP", {"deadline_months": 2}),
+    "DSA-71-COMMITMENTS": ("71", "VLOP", {}),
     "DSA-30.7-TRADER-INFO-SHOWN": ("30(7)", "MARKETPLACE+", {}),
     "DSA-31-INTERFACE-FIELDS": ("31(1), 31(2)", "MARKETPLACE+", {}),
     "DSA-31.3-PRE-LISTING": ("31(3)", "MARKETPLACE+", {"max_share": 0.01, "min_checked_share": 0.05}),
@@ -91,6 +91,33 @@ def test_tier_scope():
         True
     ]
     assert all(hosting.applies(t, False) for t in ("HOSTING", "PLATFORM", "MARKETPLACE", "VLOP"))
+
+
+def test_the_listing_indicators_bind_vlop_marketplaces_only():
+    catalogue = load_catalogue()
+    for obligation_id in ("DSA-35-REAPPEARANCE-RATE", "DSA-35-HIDDEN-LINK-SURVIVAL",
+                          "DSA-35-HIDDEN-LINK-PENALTIES", "DSA-35-PROACTIVE-DETECTION"):
+        ob = catalogue.get(obligation_id)
+        assert [ob.applies(t, m) for t, m in [("PLATFORM", True), ("MARKETPLACE", True), ("VLOP", False),
+                                              ("VLOP", True)]] == [False, False, False, True], obligation_id
+        assert ob.scope_text() == "VLOP (marketplace) only"
+    assert [catalogue.get("DSA-71-COMMITMENTS").applies(t, False) for t in ("HOSTING", "VLOP")] == [False, True]
+
+
+def test_marketplace_only_narrows_an_explicit_list_naming_vlop(copy):
+    def narrow(applies_to):
+        return lambda d: d["obligations"][0].update(applies_to=applies_to, marketplace_only=True)
+
+    catalogue = load_catalogue(copy(narrow(["HOSTING", "VLOP"])))
+    ob = catalogue.obligations[0]
+    assert ob.applies_to == "HOSTING, VLOP (marketplace)" and ob.marketplace_only
+    assert [ob.applies(t, m) for t, m in [("HOSTING", False), ("PLATFORM", False), ("VLOP", False),
+                                          ("VLOP", True)]] == [True, False, False, True]
+    for applies_to in ("PLATFORM+", ["HOSTING", "PLATFORM"]):
+        with pytest.raises(CatalogueError, match=r"obligations\[0\]\.marketplace_only: narrows VLOP"):
+            load_catalogue(copy(narrow(applies_to)))
+    with pytest.raises(CatalogueError, match=r"obligations\[0\]\.marketplace_only: 'yes' is not of type"):
+        load_catalogue(copy(lambda d: d["obligations"][0].update(marketplace_only="yes")))
 
 
 @pytest.fixture

@@ -198,10 +198,11 @@ def test_trader_metrics():
         trader("T2", kyc_payment_account=False, kyc_verified_at=ts("2025-01-01")),
         trader("T3", live_listings=0, kyc_contact=False),
         trader("T4", status="TERMINATED"),
+        trader("T5", live_listings=None, kyc_trade_register=False),  # unknown listings count as live
     ]
     values = {k: v["value"] for k, v in compute_metrics(make_data({"traders": traders}), H2).items()}
-    assert values["kybc_complete_share"] == 0.5  # ACTIVE with live listings: T1 complete, T2 not
-    assert values["kybc_verified_share"] == pytest.approx(1 / 3)  # ACTIVE: T1, T2, T3
+    assert values["kybc_complete_share"] == pytest.approx(1 / 3)  # in scope: T1 complete, T2 and T5 not
+    assert values["kybc_verified_share"] == pytest.approx(1 / 4)  # ACTIVE: T1, T2, T3, T5
 
 
 def test_listing_metrics():
@@ -221,6 +222,21 @@ def test_listing_metrics():
     assert values["pre_listing_interception_rate"] == pytest.approx(1 / 3)
 
 
+def test_hidden_link_survival_is_censored_at_period_end_and_runs_from_the_latest_listing():
+    rows = [
+        event("E1", "I1", "LISTED", "2025-07-01", hidden_link=True),
+        event("E2", "I1", "REAPPEARED", "2025-07-09"),  # back online: the latest listing before the removal
+        event("E3", "I1", "REMOVED", "2025-07-10"),  # 1 day (v1: 9 days from the first LISTED)
+        event("E4", "I2", "LISTED", "2025-12-29", hidden_link=True),  # still online: 3 days at period end
+        event("E5", "I3", "LISTED", "2025-06-01", hidden_link=True),  # still online since before the period
+        event("E6", "I3", "REMOVED", "2026-01-05"),  # removed after the period: 214 days at period end
+    ]
+    metric = compute_metrics(make_data({"listing_events": rows}), H2)["hidden_link_median_survival_days"]
+    assert metric == {"value": 3.0, "unit": "days"}
+    listed_only = make_data({"listing_events": rows[:1]})  # listed 1 July, still online at the end of Q3
+    assert compute_metrics(listed_only, Q3)["hidden_link_median_survival_days"]["value"] == 92
+
+
 def test_average_monthly_active_recipients_over_six_months():
     assert last_months(date(2025, 9, 30)) == [
         "2025-04",
@@ -236,6 +252,10 @@ def test_average_monthly_active_recipients_over_six_months():
         for s in ("DE", "FR")
     ]
     data = make_data({"active_recipients": rows})
+    assert compute_metric(data, Q3, "avg_monthly_active_recipients_6m")["value"] == pytest.approx(13_000)
+    outside = [{"month": r["month"], "member_state": s, "active_recipients": 10**6} for r in rows[::2]
+               for s in ("GB", "EL", "NO")]  # not EU Member States (Greece is GR)
+    data = make_data({"active_recipients": rows + outside})
     assert compute_metric(data, Q3, "avg_monthly_active_recipients_6m")["value"] == pytest.approx(13_000)
     gap = make_data({"active_recipients": [r for r in rows if r["month"] != "2025-05"]})
     result = compute_metric(gap, Q3, "avg_monthly_active_recipients_6m")

@@ -35,7 +35,8 @@ from tables import (
 
 CATALOGUE = load_catalogue()
 
-# The contract's table: id -> tiers as the contract writes them ("any tier with commitments" is HOSTING+).
+# The contract's table: id -> tiers as the contract writes them ("VLOP (marketplace)": tier VLOP with
+# marketplace: true).
 CONTRACT_TIERS = {
     "DSA-17-SOR-COVERAGE": "HOSTING+",
     "DSA-17-SOR-COMPLETENESS": "HOSTING+",
@@ -52,10 +53,10 @@ CONTRACT_TIERS = {
     "DSA-23.2-UNFOUNDED-NOTIFIERS": "PLATFORM+",
     "DSA-30-KYBC-COMPLETENESS": "MARKETPLACE+",
     "DSA-30-KYBC-VERIFICATION": "MARKETPLACE+",
-    "DSA-35-REAPPEARANCE-RATE": "MARKETPLACE+",
-    "DSA-35-HIDDEN-LINK-SURVIVAL": "MARKETPLACE+",
-    "DSA-35-HIDDEN-LINK-PENALTIES": "MARKETPLACE+",
-    "DSA-35-PROACTIVE-DETECTION": "MARKETPLACE+",
+    "DSA-35-REAPPEARANCE-RATE": "VLOP (marketplace)",
+    "DSA-35-HIDDEN-LINK-SURVIVAL": "VLOP (marketplace)",
+    "DSA-35-HIDDEN-LINK-PENALTIES": "VLOP (marketplace)",
+    "DSA-35-PROACTIVE-DETECTION": "VLOP (marketplace)",
     "DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION": "PLATFORM+",
     "DSA-33-VLOP-THRESHOLD": "PLATFORM+",
     "DSA-34-RA-FRESHNESS": "VLOP",
@@ -67,7 +68,7 @@ CONTRACT_TIERS = {
     "DSA-37-AUDIT-FRESHNESS": "VLOP",
     "DSA-42.4-AUDIT-PUBLICATION": "VLOP",
     "DSA-42-TRANSPARENCY-REPORT": "VLOP",
-    "DSA-71-COMMITMENTS": "HOSTING+",
+    "DSA-71-COMMITMENTS": "VLOP",
     "DSA-30.7-TRADER-INFO-SHOWN": "MARKETPLACE+",
     "DSA-31-INTERFACE-FIELDS": "MARKETPLACE+",
     "DSA-31.3-PRE-LISTING": "MARKETPLACE+",
@@ -98,8 +99,11 @@ def test_the_shipped_catalogue_covers_exactly_the_contract_table():
 
 
 def owed(tiers: str, tier: str, marketplace: bool) -> bool:
-    """The contract's reading of a tiers label: cumulative from the lowest tier named; MARKETPLACE+ reaches a
-    VLOP only when it is a marketplace ("a VLOP marketplace sets tier: VLOP and marketplace: true")."""
+    """The contract's reading of a tiers label: cumulative from the lowest tier named; MARKETPLACE+ and
+    "VLOP (marketplace)" reach a VLOP only when it is a marketplace ("a VLOP marketplace sets tier: VLOP and
+    marketplace: true")."""
+    if tiers == "VLOP (marketplace)":
+        return tier == "VLOP" and marketplace
     if not tiers.endswith("+"):
         return tier == tiers
     lowest = tiers[:-1]
@@ -128,7 +132,7 @@ def test_a_tier_outside_applies_to_is_not_applicable_and_says_why(empty, obligat
             assert not result.message.startswith("This obligation applies to"), (tier, marketplace)
             assert result.status in ("INSUFFICIENT_DATA", "NOT_APPLICABLE")  # NOT_APPLICABLE: DSA-71, see (b)
         else:
-            kind = f"{tier}, not a marketplace" if tier == "VLOP" else tier
+            kind = f"{tier}, not a marketplace" if tier == "VLOP" else tier  # the only VLOP left out
             assert result.status == "NOT_APPLICABLE", (tier, marketplace)
             assert result.message == f"This obligation applies to {scope_words(tiers)}; platform tier is {kind}."
             assert result.missing == [] and result.evidence == {"count": 0, "sample": []}
@@ -300,7 +304,7 @@ def test_a_missing_input_is_insufficient_data_naming_it(rich, obligation_id, kin
         assert f"register {name}" in result.message
     else:  # DSA-71: the commitments register is optional by design (catalogue: no registers, rule decides)
         assert obligation_id == "DSA-71-COMMITMENTS"
-        result = outcome(obligation_id, without(rich, register="commitments"), tier="HOSTING", marketplace=False)
+        result = outcome(obligation_id, without(rich, register="commitments"), tier="VLOP", marketplace=False)
         assert result.status == "NOT_APPLICABLE"
         assert result.message == "The platform has no registered binding commitments."
         assert result.missing == []

@@ -5,7 +5,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from dsa_report.engine.evaluate import effective_parameters, evaluate_one
 from dsa_report.engine.periods import Period
+from dsa_report.ingest import loader, sources
+from dsa_report.obligations.evaluation import context, default_catalogue
+from dsa_report.obligations.rules.publications import add_months, month_end_after
 from tables import H2, Q3, event, items, make_data, outcome
 
 FRESHNESS = "DSA-34-RA-FRESHNESS"
@@ -144,11 +148,11 @@ def kri(metric: str, comparator: str, target: float) -> dict:
     ("comparator", "target", "status"),
     [
         ("<=", 3, "PASS"),
-        ("<", 3, "FAIL"),
+        ("<", 3, "WARN"),
         (">=", 3, "PASS"),
-        (">", 3, "FAIL"),
+        (">", 3, "WARN"),
         ("==", 3, "PASS"),
-        ("<=", 2, "FAIL"),
+        ("<=", 2, "WARN"),
     ],
 )
 def test_kri_comparators(comparator, target, status):
@@ -159,12 +163,13 @@ def test_kri_comparators(comparator, target, status):
     assert result.status == status
 
 
-def test_missed_kri_is_evidence():
+def test_missed_kri_is_a_warning_with_evidence_not_a_fail():
     result = effectiveness(
         mitigation("M-1", kri=kri("hidden_link_median_survival_days", "<=", 2)),
         tables={"listing_events": HIDDEN_LINKS},
     )
-    assert result.status == "FAIL"
+    assert result.status == "WARN"  # v1: FAIL; a missed internal KRI is a signal, not by itself a breach
+    assert "a signal to review whether the mitigation is reasonable, proportionate and effective" in result.message
     assert items(result) == [
         {
             "mitigation_id": "M-1",
@@ -187,9 +192,10 @@ def test_uncomputable_kri_is_insufficient_data_unless_another_fails():
     result = effectiveness(on_missing_data, tables={"listing_events": HIDDEN_LINKS})
     assert result.status == "INSUFFICIENT_DATA"
     assert result.missing == ["metric complaint_reversal_rate: missing dataset complaints"]
-    missed = mitigation("M-1", kri=kri("hidden_link_median_survival_days", "<=", 2))
+    missed = mitigation("M-9", kri=kri("hidden_link_median_survival_days", "<=", 2))
     result = effectiveness(missed, on_missing_data, tables={"listing_events": HIDDEN_LINKS})
-    assert result.status == "FAIL" and [i["state"] for i in items(result)] == ["missed", "not computable"]
+    assert result.status == "WARN"  # another KRI already missed
+    assert [(i["mitigation_id"], i["state"]) for i in items(result)] == [("M-9", "missed"), ("M-2", "not computable")]
 
 
 def test_unknown_metric_is_never_met():
@@ -263,16 +269,66 @@ def test_ra_own_data():
     assert outcome("DSA-34-RA-OWN-DATA", with_registers(risk_assessments=[ra])).status == "WARN"
 
 
-def test_active_recipients_publication():
-    pub = {"kind": "ACTIVE_RECIPIENTS", "period": "2025-H1", "published_at": H2.end - timedelta(days=183)}
-    assert (
-        outcome("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", with_registers(publications=[pub])).status == "PASS"
-    )
-    pub["published_at"] -= timedelta(days=1)
-    assert (
-        outcome("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", with_registers(publications=[pub])).status == "FAIL"
-    )
-    assert outcome("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", with_registers(publications=[])).status == "FAIL"
+PUBLICATION = "DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION"
+YEAR = Period("2025", date(2025, 1, 1), date(2025, 12, 31), "year")
+
+
+def recipients_published(*days: date, period: Period = H2):
+    pubs = [{"kind": "ACTIVE_RECIPIENTS", "period": "x", "published_at": d} for d in days]
+    return outcome(PUBLICATION, with_registers(publications=pubs), period=period)
+
+
+def test_calendar_months_follow_the_day_of_the_month_clamped_to_the_month_end():
+    assert add_months(date(2025, 1, 1), 6) == date(2025, 7, 1)
+    assert add_months(date(2025, 7, 1), 6) == date(2026, 1, 1)
+    assert add_months(date(2025, 8, 31), 6) == date(2026, 2, 28)
+    assert add_months(date(2023, 8, 31), 6) == date(2024, 2, 29)
+    assert add_months(date(2025, 10, 15), 3) == date(2026, 1, 15)
+    assert month_end_after(date(2025, 6, 30), 2) == date(2025, 8, 31)
+    assert month_end_after(date(2024, 12, 31), 2) == date(2025, 2, 28)
+    assert month_end_after(date(2023, 12, 31), 2) == date(2024, 2, 29)
+
+
+def test_active_recipients_published_on_1_january_and_1_july_pass():
+    result = recipients_published(date(2025, 1, 1), date(2025, 7, 1), date(2026, 1, 1), period=YEAR)
+    assert result.status == "PASS" and result.evidence["longest_gap_days"] == 183  # 1 Jul -> 31 Dec
+    assert recipients_published(date(2025, 1, 1), date(2025, 7, 1)).status == "PASS"  # 1 Jul + 6 = 1 Jan
+
+
+def test_active_recipients_gap_to_period_end_longer_than_six_months_fails():
+    result = recipients_published(date(2025, 6, 30))  # due again by 30 Dec
+    assert result.status == "FAIL"
+    assert items(result) == [{"from": "2025-06-30", "from_kind": "publication", "to": "2025-12-31",
+                              "to_kind": "period end", "due_by": "2025-12-30", "days": 184}]
+    assert "more than 6 calendar months (Art. 24(2))" in result.message
+
+
+def test_a_gap_inside_the_period_fails_even_when_the_latest_publication_is_recent():
+    """v1 looked only at the age of the latest publication: this platform passed."""
+    result = recipients_published(date(2024, 12, 20), date(2025, 7, 5), date(2025, 12, 1), period=YEAR)
+    assert result.status == "FAIL"
+    assert [(i["from"], i["to"], i["days"]) for i in items(result)] == [("2024-12-20", "2025-07-05", 197)]
+    assert "from 2024-12-20 (publication) to 2025-07-05 (the next publication)" in result.message
+    assert result.metric == {"name": "active_recipients_publication_gaps_too_long", "value": 1, "unit": "count",
+                             "comparator": "==", "threshold": 0}
+
+
+def test_gaps_start_from_period_start_when_nothing_precedes_and_the_longest_is_named_first():
+    result = recipients_published(date(2025, 8, 1), date(2026, 3, 1), period=YEAR)  # 2026: after period end
+    assert result.status == "FAIL"  # 1 Jan -> 1 Aug: seven months from period start
+    assert [(i["from_kind"], i["days"]) for i in items(result)] == [("period start", 212)]
+    result = recipients_published(date(2024, 1, 10), date(2024, 12, 20), date(2025, 6, 1), date(2025, 12, 1),
+                                  period=YEAR)
+    assert result.status == "PASS"  # from 20 Dec 2024, the last before the period (not from 10 Jan 2024)
+    result = recipients_published(date(2024, 11, 1), date(2025, 6, 10), period=YEAR)
+    assert [(i["from"], i["to"], i["days"]) for i in items(result)] == [
+        ("2024-11-01", "2025-06-10", 221), ("2025-06-10", "2025-12-31", 204)]  # longest first
+    assert result.evidence["count"] == 2 and "221 days" in result.message and "2 gaps too long" in result.message
+
+
+def test_no_active_recipients_publication_at_all_fails():
+    result = recipients_published()
+    assert result.status == "FAIL" and "No ACTIVE_RECIPIENTS publication" in result.message
 
 
 def recipients(total_per_month: int, months: list[str]) -> list[dict]:
@@ -294,34 +350,74 @@ def test_vlop_threshold():
     assert result.status == "INSUFFICIENT_DATA" and "2025-07" in result.message
 
 
+AUDIT_PUBLICATION = "DSA-42.4-AUDIT-PUBLICATION"
+AUDIT_KINDS = ("RISK_ASSESSMENT_REPORT", "AUDIT_REPORT", "AUDIT_IMPLEMENTATION_REPORT")
+
+
+def audit_published(received: date, **published: date):
+    audit = {"id": "AUD-1", "report_received_at": received, "opinion": "POSITIVE"}
+    pubs = [{"kind": kind, "period": "2024", "published_at": day} for kind, day in published.items()]
+    return outcome(AUDIT_PUBLICATION, with_registers(audits=[audit], publications=pubs))
+
+
 def test_audit_freshness_and_publication():
     audit = {"id": "AUD-1", "report_received_at": date(2025, 1, 1), "opinion": "POSITIVE"}
     data = with_registers(
         audits=[audit],
-        publications=[{"kind": "AUDIT_REPORT", "period": "2024", "published_at": date(2025, 4, 3)}],
-    )  # 92 days after
+        publications=[{"kind": kind, "period": "2024", "published_at": date(2025, 4, 1)} for kind in AUDIT_KINDS],
+    )  # three calendar months after 1 January
     assert outcome("DSA-37-AUDIT-FRESHNESS", data).status == "PASS"  # 364 days old at period end
-    assert outcome("DSA-42.4-AUDIT-PUBLICATION", data).status == "PASS"
+    result = outcome(AUDIT_PUBLICATION, data)
+    assert result.status == "PASS" and result.evidence["not_checked"] == [
+        "42(4)(e): information on the consultations that supported the risk assessment and mitigation"]
     audit["opinion"] = "NEGATIVE"
     assert outcome("DSA-37-AUDIT-FRESHNESS", data).status == "WARN"
-    data.registers["publications"][0]["published_at"] = date(2025, 4, 4)
-    assert outcome("DSA-42.4-AUDIT-PUBLICATION", data).status == "FAIL"
+    data.registers["publications"][1]["published_at"] = date(2025, 4, 2)
+    result = outcome(AUDIT_PUBLICATION, data)
+    assert result.status == "FAIL" and items(result) == [
+        {"kind": "AUDIT_REPORT", "article": "42(4)(c)", "state": "late", "published_at": "2025-04-02",
+         "deadline": "2025-04-01"}]
     audit["report_received_at"] = date(2025, 12, 1)  # publication due after period end
-    assert outcome("DSA-42.4-AUDIT-PUBLICATION", data).status == "NOT_APPLICABLE"
+    assert outcome(AUDIT_PUBLICATION, data).status == "NOT_APPLICABLE"
+
+
+def test_audit_publication_covers_the_risk_assessment_and_implementation_reports():
+    """v1 checked the AUDIT_REPORT only."""
+    result = audit_published(date(2025, 8, 31), AUDIT_REPORT=date(2025, 9, 15),
+                             AUDIT_IMPLEMENTATION_REPORT=date(2025, 12, 1))
+    assert result.status == "FAIL"
+    assert [(i["kind"], i["state"], i["deadline"]) for i in items(result)] == [
+        ("RISK_ASSESSMENT_REPORT", "missing", "2025-11-30"),  # 31 Aug + 3 months: the month's last day
+        ("AUDIT_IMPLEMENTATION_REPORT", "late", "2025-11-30")]
+    assert "RISK_ASSESSMENT_REPORT (missing), AUDIT_IMPLEMENTATION_REPORT (late)" in result.message
+    assert "(e) consultations not checked" in result.message
+
+
+def test_audit_publication_counts_calendar_months_not_92_days():
+    # received 30 Nov 2024: three calendar months end on 28 Feb 2025 (v1: 92 days, 2 March)
+    on_time = dict.fromkeys(AUDIT_KINDS, date(2025, 2, 28))
+    assert audit_published(date(2024, 11, 30), **on_time).status == "PASS"
+    late = dict.fromkeys(AUDIT_KINDS, date(2025, 3, 1))
+    assert audit_published(date(2024, 11, 30), **late).status == "FAIL"
 
 
 def test_transparency_reports_of_the_two_latest_due_half_years():
     pubs = [
-        {"kind": "TRANSPARENCY_REPORT", "period": "2024-H2", "published_at": date(2025, 3, 2)},  # on deadline
-        {"kind": "TRANSPARENCY_REPORT", "period": "2025-H1", "published_at": date(2025, 8, 31)},
+        {"kind": "TRANSPARENCY_REPORT", "period": "2024-H2", "published_at": date(2025, 2, 28)},  # on deadline
+        {"kind": "TRANSPARENCY_REPORT", "period": "2025-H1", "published_at": date(2025, 9, 1)},
     ]  # 1 day late
     result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=pubs))
     assert result.status == "FAIL"
     assert items(result) == [
-        {"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": "2025-08-31", "state": "late"}
-    ]  # 30 June + 61 days
-    pubs[1]["published_at"] = date(2025, 8, 30)
+        {"half_year": "2025-H1", "deadline": "2025-08-31", "published_at": "2025-09-01", "state": "late"}
+    ]  # 30 June -> 31 August (v1: + 61 days = 30 August)
+    pubs[1]["published_at"] = date(2025, 8, 31)
     assert outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=pubs)).status == "PASS"
+    pubs[0]["published_at"] = date(2025, 3, 1)  # 31 Dec -> the last day of February (v1: 2 March)
+    result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=pubs))
+    assert [(i["half_year"], i["deadline"], i["state"]) for i in items(result)] == [
+        ("2024-H2", "2025-02-28", "late")]
+    assert "2024-H2 (late, due by 2025-02-28)" in result.message
 
 
 def test_commitments():
@@ -330,7 +426,7 @@ def test_commitments():
         {"id": "C-1", "kri": kri("hidden_link_median_survival_days", "<=", 2), "due": date(2026, 6, 30)},
     ]
     data = with_registers({"listing_events": HIDDEN_LINKS}, commitments=commitments)
-    result = outcome("DSA-71-COMMITMENTS", data, tier="HOSTING", marketplace=False)
+    result = outcome("DSA-71-COMMITMENTS", data, tier="VLOP", marketplace=False)
     assert result.status == "WARN"  # C-1 missed, but not due yet
     assert [(i["commitment_id"], i["state"]) for i in items(result)] == [
         ("C-1", "missed before due"),
@@ -339,6 +435,62 @@ def test_commitments():
     commitments[1]["due"] = date(2025, 12, 31)
     assert outcome("DSA-71-COMMITMENTS", data).status == "FAIL"
     assert outcome("DSA-71-COMMITMENTS", with_registers()).status == "NOT_APPLICABLE"
+
+
+def commitments_outcome(data, *, binding: bool, tier: str = "VLOP"):
+    catalogue = default_catalogue()
+    params = effective_parameters(catalogue)
+    ctx = context(data, H2, tier=tier, marketplace=False, params=params, binding_commitments=binding)
+    return evaluate_one(catalogue.get("DSA-71-COMMITMENTS"), ctx, params["DSA-71-COMMITMENTS"])
+
+
+def test_commitments_are_vlop_only():
+    data = with_registers(commitments=[{"id": "C-1", "kri": kri("sor_count", ">=", 0)}])
+    for tier in ("HOSTING", "PLATFORM", "MARKETPLACE"):  # v1: HOSTING+
+        result = commitments_outcome(data, binding=True, tier=tier)
+        assert result.status == "NOT_APPLICABLE" and "applies to VLOP only" in result.message
+
+
+def test_binding_commitments_without_a_register_are_insufficient_data():
+    result = commitments_outcome(with_registers(), binding=True)
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["register commitments"]
+    assert "binding_commitments: true" in result.message
+    result = commitments_outcome(with_registers(commitments=[]), binding=True)
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["register commitments (empty)"]
+    for data in (with_registers(), with_registers(commitments=[])):
+        result = commitments_outcome(data, binding=False)
+        assert result.status == "NOT_APPLICABLE" and result.missing == []
+
+
+def test_vlop_threshold_counts_the_eu_27_only():
+    months = [f"2025-{m:02d}" for m in range(7, 13)]
+    rows = recipients(44_000_000, months) + [
+        {"month": m, "member_state": s, "active_recipients": 2_000_000} for m in months for s in ("CH", "NO")]
+    result = outcome("DSA-33-VLOP-THRESHOLD", make_data({"active_recipients": rows}), tier="MARKETPLACE")
+    assert result.status == "PASS" and result.metric["value"] == 44_000_000  # v1 summed 48,000,000: a WARN
+    assert "EU-27" in result.message
+    result = outcome("DSA-33-VLOP-THRESHOLD", make_data({"active_recipients": rows[:6]}), tier="MARKETPLACE")
+    assert result.status == "INSUFFICIENT_DATA"  # months of non-EU figures only are missing EU figures
+    data = make_data({"active_recipients": recipients(44_000_000, months)})
+    data.quality["active_recipients"] = {"non_eu_rows": 12}  # what the loader left out
+    assert "12 rows of countries outside the EU left out" in outcome("DSA-33-VLOP-THRESHOLD", data).message
+
+
+def test_the_loader_leaves_non_eu_rows_out_and_counts_them(tmp_path):
+    folder = tmp_path / "src" / "active_recipients"
+    folder.mkdir(parents=True)
+    rows = ["month,member_state,active_recipients"]
+    rows += [f"2025-{m:02d},{s},{n}" for m in range(7, 13)
+             for s, n in (("DE", 30_000_000), ("GR", 14_000_000), ("CH", 2_000_000), ("EL", 1_000_000))]
+    (folder / "recipients.csv").write_text("\n".join(rows) + "\n")
+    collected = sources.collect(str(tmp_path / "src"), tmp_path / "work")
+    data = loader.load(collected, loader.connect(), platform_names=None)
+    quality = data.quality["active_recipients"]
+    assert quality["rows"] == 12 and quality["quarantined_rows"] == 0
+    assert quality["non_eu_rows"] == 12 and quality["non_eu_member_states"] == ["CH", "EL"]  # Greece is GR
+    result = outcome("DSA-33-VLOP-THRESHOLD", data, tier="MARKETPLACE")
+    assert result.status == "PASS" and result.metric["value"] == 44_000_000
+    assert "12 rows of countries outside the EU left out" in result.message
 
 
 def test_vlop_threshold_is_reached_exactly_at_45_million():
@@ -359,11 +511,12 @@ def test_audit_report_exactly_max_age_days_old_passes():
 
 
 def test_audit_publication_deadline_on_period_end_is_judged_one_day_later_is_not_yet():
-    audit = {"id": "AUD-1", "report_received_at": date(2025, 9, 30), "opinion": "POSITIVE"}  # + 92 = 31 Dec
-    result = outcome("DSA-42.4-AUDIT-PUBLICATION", with_registers(audits=[audit], publications=[]))
-    assert result.status == "FAIL" and items(result)[0]["deadline"] == "2025-12-31"
-    audit["report_received_at"] = date(2025, 10, 1)
-    result = outcome("DSA-42.4-AUDIT-PUBLICATION", with_registers(audits=[audit], publications=[]))
+    audit = {"id": "AUD-1", "report_received_at": date(2025, 9, 30), "opinion": "POSITIVE"}  # + 3 months = 30 Dec
+    result = outcome(AUDIT_PUBLICATION, with_registers(audits=[audit], publications=[]))
+    assert result.status == "FAIL" and items(result)[0]["deadline"] == "2025-12-30"
+    assert [i["state"] for i in items(result)] == ["missing"] * 3
+    audit["report_received_at"] = date(2025, 10, 1)  # due 1 January
+    result = outcome(AUDIT_PUBLICATION, with_registers(audits=[audit], publications=[]))
     assert result.status == "NOT_APPLICABLE"
 
 
@@ -372,12 +525,12 @@ def test_transparency_report_due_when_its_deadline_is_the_period_end():
         {"kind": "TRANSPARENCY_REPORT", "period": "2024-H2", "published_at": date(2025, 2, 1)},
         {"kind": "TRANSPARENCY_REPORT", "period": "2024-H1", "published_at": date(2024, 8, 1)},
     ]  # 2025-H1 is not published
-    ends_on_deadline = Period("2025-08-01..2025-08-30", date(2025, 8, 1), date(2025, 8, 30), "range")
+    ends_on_deadline = Period("2025-08-01..2025-08-31", date(2025, 8, 1), date(2025, 8, 31), "range")
     result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=on_time), period=ends_on_deadline)
-    assert result.status == "FAIL"  # 30 June + 61 days = 30 August: due
-    assert items(result) == [{"half_year": "2025-H1", "deadline": "2025-08-30", "published_at": None,
+    assert result.status == "FAIL"  # 30 June -> 31 August: due
+    assert items(result) == [{"half_year": "2025-H1", "deadline": "2025-08-31", "published_at": None,
                              "state": "missing"}]
-    day_before = Period("2025-08-01..2025-08-29", date(2025, 8, 1), date(2025, 8, 29), "range")
+    day_before = Period("2025-08-01..2025-08-30", date(2025, 8, 1), date(2025, 8, 30), "range")
     result = outcome("DSA-42-TRANSPARENCY-REPORT", with_registers(publications=on_time), period=day_before)
     assert result.status == "PASS"  # due: 2024-H2 and 2024-H1 only
 

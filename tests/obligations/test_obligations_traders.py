@@ -248,10 +248,11 @@ def test_kybc_complete_passes_and_null_trade_register_owes_nothing():
     }
 
 
-def test_kybc_names_the_missing_elements():
+def test_kybc_names_the_missing_elements_most_live_listings_first():
     traders = [
-        trader("T3", kyc_id_document=False, kyc_payment_account=None),
+        trader("T3", kyc_id_document=False, kyc_payment_account=None, live_listings=40),
         trader("T1", kyc_trade_register=False),
+        trader("T0", kyc_contact=False),  # ties on live listings: by trader_id
         trader("T2"),
         trader("T4", kyc_contact=False, status="SUSPENDED"),  # not ACTIVE: out of scope
         trader("T5", kyc_contact=False, live_listings=0),  # no live listings: out of scope
@@ -259,10 +260,34 @@ def test_kybc_names_the_missing_elements():
     result = outcome(KYBC, make_data({"traders": traders}))
     assert result.status == "FAIL"
     assert result.evidence["sample"] == [
+        {"trader_id": "T3", "live_listings": 40, "missing": ["kyc_id_document", "kyc_payment_account"]},
+        {"trader_id": "T0", "live_listings": 5, "missing": ["kyc_contact"]},
         {"trader_id": "T1", "live_listings": 5, "missing": ["kyc_trade_register"]},
-        {"trader_id": "T3", "live_listings": 5, "missing": ["kyc_id_document", "kyc_payment_account"]},
     ]
-    assert result.metric["value"] == pytest.approx(1 / 3)
+    assert result.metric["value"] == pytest.approx(1 / 4)
+
+
+def test_kybc_unknown_live_listings_count_as_live_and_sort_last():
+    traders = [
+        trader("T1", live_listings=None, kyc_self_certification=False),  # v1: out of scope, a silent PASS
+        trader("T2", live_listings=None),
+        trader("T3", live_listings=1, kyc_contact=False),
+    ]
+    result = outcome(KYBC, make_data({"traders": traders}))
+    assert result.status == "FAIL"
+    assert [(i["trader_id"], i["live_listings"]) for i in items(result)] == [("T3", 1), ("T1", None)]
+    assert result.metric["value"] == pytest.approx(1 / 3) and result.evidence["live_listings_unknown"] == 2
+    assert "2 traders with unknown live listings counted as live" in result.message
+    metrics = compute_metrics(make_data({"traders": traders}), H2)
+    assert metrics["kybc_complete_share"]["value"] == pytest.approx(1 / 3)
+
+
+def test_kybc_trade_register_is_a_required_column():
+    data = make_data({"traders": [trader("T1")]}, columns_absent={"traders": {"kyc_trade_register"}})
+    result = outcome(KYBC, data)
+    assert result.status == "INSUFFICIENT_DATA" and result.missing == ["column traders.kyc_trade_register"]
+    metric = compute_metrics(data, H2)["kybc_complete_share"]
+    assert metric["value"] is None and metric["reason"] == "missing column traders.kyc_trade_register"
 
 
 def test_kybc_nothing_in_scope():

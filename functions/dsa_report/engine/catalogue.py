@@ -31,7 +31,7 @@ class Obligation:
     id: str
     article: str
     title: str
-    applies_to: str  # as written: "PLATFORM+" or "VLOP" / "HOSTING, VLOP" for an explicit list
+    applies_to: str  # as written: "PLATFORM+", or "VLOP" / "HOSTING, VLOP" / "VLOP (marketplace)" for a list
     tiers: tuple[str, ...]  # the platform tiers it applies to
     severity: str
     kind: str  # DUTY | INDICATOR | ADVISORY
@@ -43,7 +43,7 @@ class Obligation:
     rule: str
     remediation: str
     description: str
-    marketplace_only: bool = False  # MARKETPLACE+: a VLOP is in scope only when it is a marketplace
+    marketplace_only: bool = False  # MARKETPLACE+ or marketplace_only: a VLOP only when it is a marketplace
     source: str = field(default="", compare=False)  # file it came from
 
     def applies(self, tier: str, marketplace: bool) -> bool:
@@ -106,12 +106,16 @@ def _validate(name: str, document: Any, schema: Path) -> None:
         raise CatalogueError(f"{name}: {where + ': ' if where else ''}{first.message}{more}")
 
 
-def _tiers(applies_to: str | list[str]) -> tuple[str, tuple[str, ...], bool]:
-    """(label, tiers, marketplace_only) of an applies_to value (already schema-valid)."""
+def _tiers(applies_to: str | list[str], vlop_marketplace: bool = False) -> tuple[str, tuple[str, ...], bool]:
+    """(label, tiers, marketplace_only) of an applies_to value (already schema-valid). `vlop_marketplace`
+    (the entry's `marketplace_only: true`, only with an explicit list naming VLOP) narrows VLOP to VLOPs that
+    are marketplaces; the label then reads "VLOP (marketplace)", as the contract writes it."""
     if isinstance(applies_to, str):
         lowest = applies_to[:-1]
         return applies_to, TIERS[TIERS.index(lowest):], lowest == "MARKETPLACE"
     tiers = tuple(t for t in TIERS if t in applies_to)
+    if vlop_marketplace:
+        return ", ".join(f"{t} (marketplace)" if t == "VLOP" else t for t in tiers), tiers, True
     marketplace_only = "MARKETPLACE" in tiers and not {"HOSTING", "PLATFORM"} & set(tiers)
     return ", ".join(tiers), tiers, marketplace_only
 
@@ -133,7 +137,12 @@ def _obligation(name: str, index: int, raw: dict, rules: Container[str]) -> Obli
         raise CatalogueError(f"{where}.basis: must name every parameter, and only those ({', '.join(lacking)})")
     if raw["rule"] not in rules:
         raise CatalogueError(f"{where}.rule: {raw['rule']!r} is not a known rule")
-    label, tiers, marketplace_only = _tiers(raw["applies_to"])
+    vlop_marketplace = raw.get("marketplace_only", False)
+    if vlop_marketplace and (isinstance(raw["applies_to"], str) or "VLOP" not in raw["applies_to"]):
+        raise CatalogueError(f"{where}.marketplace_only: narrows VLOP to marketplaces, so it needs an explicit "
+                             "applies_to list naming VLOP (MARKETPLACE+ already reaches a VLOP only when it is "
+                             "a marketplace)")
+    label, tiers, marketplace_only = _tiers(raw["applies_to"], vlop_marketplace)
     return Obligation(
         id=raw["id"], article=raw["article"], title=raw["title"], applies_to=label, tiers=tiers,
         severity=raw["severity"], kind=raw["kind"], datasets=datasets, columns=columns,

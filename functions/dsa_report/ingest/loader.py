@@ -25,6 +25,7 @@ import duckdb
 
 from . import registers as registers_mod
 from .contract import (
+    ACTIVE_RECIPIENTS,
     CATEGORY_V1_TO_V2,
     DATASETS,
     SQL_TYPES,
@@ -62,6 +63,12 @@ _READERS = {
                      "hive_partitioning=false, ignore_errors=true, columns=$columns)",
 }
 MALFORMED_JSON = "malformed row: invalid or empty JSON"
+# The 27 Member States (ISO 3166-1 alpha-2: Greece is GR). Active-recipient figures count the Union only
+# (Art. 24(2), 33(1)): rows of other countries are left out and counted as non_eu_rows.
+EU_MEMBER_STATES = frozenset((
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
+    "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+))
 
 
 class UnreadableFile(Exception):
@@ -173,6 +180,8 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
         _keep_platform(con, table, platform_names, q)
     if _collect_quarantine(con, dataset, table, q, loaded, latest, platform_names):
         con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
+    if dataset is ACTIVE_RECIPIENTS:
+        _keep_eu(con, table, q)
     if dataset.dedupe_by:
         _dedupe(con, table, dataset, q)
     for bookkeeping in ("_reason", "_src"):  # NULL on every row left, yet 16 bytes a row in memory
@@ -544,6 +553,20 @@ def _keep_platform(con, table: str, names: list[str], q: _Quality) -> None:
         f"DELETE FROM {table} WHERE NOT list_contains($names, platform_name)", {"names": names}
     ).fetchone()[0]
     q.extra["other_platform"] = int(others)
+
+
+def _keep_eu(con, table: str, q: _Quality) -> None:
+    """Active recipients of countries outside the EU-27 are left out and counted (with the codes seen, so a
+    mistyped code such as EL for Greece shows in the data-quality section), not quarantined."""
+    others = con.execute(
+        f"SELECT member_state, count(*) FROM {table} WHERE NOT list_contains($eu, member_state) "
+        "GROUP BY member_state ORDER BY member_state", {"eu": sorted(EU_MEMBER_STATES)}).fetchall()
+    if others:
+        con.execute(f"DELETE FROM {table} WHERE NOT list_contains($eu, member_state)",
+                    {"eu": sorted(EU_MEMBER_STATES)})
+    q.extra["non_eu_rows"] = sum(n for _, n in others)
+    if others:
+        q.extra["non_eu_member_states"] = [code for code, _ in others]
 
 
 def _dedupe(con, table: str, dataset: Dataset, q: _Quality) -> None:

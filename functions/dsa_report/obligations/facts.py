@@ -52,77 +52,133 @@ def backlog(q: Query, backlog_days: int) -> list[tuple]:
     return q.memo(("notice_backlog", backlog_days), compute)
 
 
-class RemovedItem(NamedTuple):
+class ReappearedItem(NamedTuple):
     item_id: str
     trader_id: str | None
-    hidden: bool  # any event of the item flags a hidden link
-    listed_at: datetime | None  # first LISTED
     removed_at: datetime  # first REMOVED in the period
-    survival_days: float | None  # removed_at - listed_at
-    reappeared_as: list[str] | None  # items whose REAPPEARED event of the period points at this one
+    reappeared_as: list[str]  # items whose REAPPEARED event of the period points at this one
 
 
-def removed_items(q: Query) -> list[RemovedItem]:
-    """The items removed in the period that matter here: hidden-link items and items that came back, in
-    item order. One join of the events with those few items; shared with the metrics reappearance_rate and
-    hidden_link_median_survival_days."""
+def reappeared_items(q: Query) -> list[ReappearedItem]:
+    """Items REMOVED in the period that a REAPPEARED event of the period points at, in item order; shared
+    with the metric reappearance_rate."""
     start, end = q.bounds
 
-    def compute() -> list[RemovedItem]:
+    def compute() -> list[ReappearedItem]:
         rows = q.query(
             """
             WITH back AS (
                 SELECT reappearance_of AS item_id, list(DISTINCT item_id ORDER BY item_id) AS reappeared_as
                 FROM listing_events
                 WHERE event = $reappeared AND occurred_at >= $start AND occurred_at < $end
-                GROUP BY reappearance_of),
-            wanted AS (SELECT item_id FROM back UNION SELECT item_id FROM listing_events WHERE hidden_link),
-            per_item AS (
-                SELECT e.item_id, min(e.trader_id) AS trader_id,
-                       coalesce(bool_or(e.hidden_link), FALSE) AS hidden,
-                       min(e.occurred_at) FILTER (WHERE e.event = $listed) AS listed_at,
-                       min(e.occurred_at) FILTER (WHERE e.event = $removed AND e.occurred_at >= $start
-                                                  AND e.occurred_at < $end) AS removed_at
-                FROM listing_events e JOIN wanted w ON w.item_id = e.item_id
-                GROUP BY e.item_id)
-            SELECT p.item_id, p.trader_id, p.hidden, p.listed_at, p.removed_at,
-                   (epoch(p.removed_at) - epoch(p.listed_at)) / 86400, b.reappeared_as
-            FROM per_item p LEFT JOIN back b ON b.item_id = p.item_id
-            WHERE p.removed_at IS NOT NULL ORDER BY p.item_id
+                  AND reappearance_of IS NOT NULL
+                GROUP BY reappearance_of)
+            SELECT b.item_id, min(e.trader_id), min(e.occurred_at), any_value(b.reappeared_as)
+            FROM back b JOIN listing_events e
+              ON e.item_id = b.item_id AND e.event = $removed AND e.occurred_at >= $start AND e.occurred_at < $end
+            GROUP BY b.item_id ORDER BY b.item_id
             """,
-            {"start": start, "end": end, "listed": "LISTED", "removed": "REMOVED",
-             "reappeared": "REAPPEARED"},
+            {"start": start, "end": end, "removed": "REMOVED", "reappeared": "REAPPEARED"},
         )
-        return [RemovedItem._make(row) for row in rows]
+        return [ReappearedItem._make(row) for row in rows]
 
-    return q.memo(("removed_items",), compute)
-
-
-def hidden_link_items(q: Query) -> list[RemovedItem]:
-    return [i for i in removed_items(q) if i.hidden]
+    return q.memo(("reappeared_items",), compute)
 
 
-def reappeared_items(q: Query) -> list[RemovedItem]:
-    return [i for i in removed_items(q) if i.reappeared_as]
+class HiddenLinkStay(NamedTuple):
+    """One time a hidden-link item was online: ended by a removal in the period, or still open at period end."""
+
+    item_id: str
+    trader_id: str | None
+    listed_at: datetime | None  # the latest LISTED or REAPPEARED event of the item before removed_at
+    removed_at: datetime | None  # None: still online at period end
+    survival_days: float | None  # (removed_at, or period end) - listed_at, in hours / 24; None: never listed
+
+    @property
+    def still_online(self) -> bool:
+        return self.removed_at is None
+
+
+def hidden_link_items(q: Query) -> list[HiddenLinkStay]:
+    """Hidden-link items (an event of the item flags hidden_link) REMOVED in the period, and those still
+    online at period end, in item order: each removal in the period that took the item offline (a repeated
+    REMOVED with no listing in between is the same removal), and the item's open stay at period end (listed
+    after its last removal, or never removed), whenever it was listed. Its survival runs from the latest
+    LISTED or REAPPEARED event of the item before the removal, censored at period end (obligations.md,
+    "Censored durations"). Shared with the metric hidden_link_median_survival_days and the penalty rule."""
+    start, end = q.bounds
+
+    def compute() -> list[HiddenLinkStay]:
+        survival = censored_hours("listed_at", "removed_at")
+        rows = q.query(
+            f"""
+            WITH ev AS (
+                SELECT e.item_id, e.event = $removed AS removal, e.occurred_at,
+                       min(e.trader_id) OVER (PARTITION BY e.item_id) AS trader_id
+                FROM listing_events e
+                WHERE e.item_id IN (SELECT item_id FROM listing_events WHERE hidden_link)
+                  AND e.event IN ($listed, $reappeared, $removed) AND e.occurred_at < $period_end),
+            walked AS (  -- at each event: the latest listing and the latest removal before it
+                SELECT *, max(occurred_at) FILTER (WHERE NOT removal) OVER w AS listed_at,
+                          max(occurred_at) FILTER (WHERE removal) OVER w AS removed_before
+                FROM ev
+                WINDOW w AS (PARTITION BY item_id ORDER BY occurred_at, removal
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
+            stays AS (
+                SELECT item_id, trader_id, listed_at, occurred_at AS removed_at FROM walked
+                WHERE removal AND occurred_at >= $start AND (removed_before IS NULL OR listed_at > removed_before)
+                UNION ALL
+                SELECT item_id, min(trader_id), max(occurred_at) FILTER (WHERE NOT removal), NULL FROM ev
+                GROUP BY item_id
+                HAVING max(occurred_at) FILTER (WHERE NOT removal)
+                       > coalesce(max(occurred_at) FILTER (WHERE removal), '-infinity'::TIMESTAMP))
+            SELECT item_id, trader_id, listed_at, removed_at, {survival} / 24 FROM stays
+            ORDER BY item_id, removed_at NULLS LAST
+            """,  # noqa: S608 - the fragment is built from column names in code
+            {"start": start, "period_end": end, "listed": "LISTED", "reappeared": "REAPPEARED",
+             "removed": "REMOVED"},
+        )
+        return [HiddenLinkStay._make(row) for row in rows]
+
+    return q.memo(("hidden_link_items",), compute)
+
+
+KYBC_SCOPE = "status = $active AND (live_listings > 0 OR live_listings IS NULL)"  # unknown listings count as live
+
+
+def kybc_scope(q: Query) -> tuple[int, int]:
+    """(ACTIVE traders with live listings, of which live_listings is unknown): the scope of Art. 30(1) here,
+    where a trader whose live_listings is null counts as live (unknown is never a reason to look away)."""
+
+    def compute() -> tuple[int, int]:
+        return q.query(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE live_listings IS NULL) FROM traders WHERE {KYBC_SCOPE}
+            """,  # noqa: S608 - the fragment is code, not data
+            {"active": "ACTIVE"},
+        )[0]
+
+    return q.memo(("kybc_scope",), compute)
 
 
 def kybc_gaps(q: Query) -> list[tuple]:
-    """(trader_id, live_listings, one 'missing' flag per KYBC_ELEMENTS) of ACTIVE traders with live listings
-    and incomplete Art. 30(1) information; shared with the metric kybc_complete_share. Art. 30(1)(a), (b),
-    (c), (e) must be TRUE; (d) kyc_trade_register NULL means not in a trade register (nothing owed)."""
+    """(trader_id, live_listings, one 'missing' flag per KYBC_ELEMENTS) of the traders in `kybc_scope` with
+    incomplete Art. 30(1) information, most live listings first (unknown last, ties by trader_id); shared with
+    the metric kybc_complete_share. Art. 30(1)(a), (b), (c), (e) must be TRUE; (d) kyc_trade_register FALSE
+    is missing, NULL means not in a trade register (nothing owed)."""
 
     def compute() -> list[tuple]:
         return q.query(
-            """
+            f"""
             SELECT * FROM (
                 SELECT trader_id, live_listings, kyc_contact IS NOT TRUE AS contact,
                        kyc_id_document IS NOT TRUE AS id_document, kyc_payment_account IS NOT TRUE AS payment,
                        kyc_self_certification IS NOT TRUE AS self_certification,
                        coalesce(kyc_trade_register = FALSE, FALSE) AS trade_register
-                FROM traders WHERE status = $active AND live_listings > 0)
+                FROM traders WHERE {KYBC_SCOPE})
             WHERE contact OR id_document OR payment OR self_certification OR trade_register
-            ORDER BY trader_id
-            """,
+            ORDER BY live_listings DESC NULLS LAST, trader_id
+            """,  # noqa: S608 - fragment from code
             {"active": "ACTIVE"},
         )
 

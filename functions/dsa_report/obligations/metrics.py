@@ -16,6 +16,7 @@ from typing import Any
 
 from ..engine.query import Query
 from ..ingest.loaded import LoadedData
+from ..ingest.loader import EU_MEMBER_STATES
 from . import facts
 
 Facts = dict[str, Any]
@@ -80,16 +81,16 @@ METRICS: tuple[MetricDef, ...] = (
               _cols(_SOR, "trader_id", "decision_ground", "application_date")
               + _cols(_E, "trader_id", "action", "occurred_at")),
     MetricDef("kybc_complete_share", "share", "traders",
-              _cols(_T, "status", "live_listings", *facts.KYBC_REQUIRED)),
+              _cols(_T, "status", "live_listings", *facts.KYBC_ELEMENTS)),
     MetricDef("kybc_verified_share", "share", "traders", _cols(_T, "status", "kyc_verified_at")),
     MetricDef("reappearance_rate", "share", "reappearance",
-              _cols(_L, "event", "occurred_at", "reappearance_of")),
+              _cols(_L, "item_id", "event", "occurred_at", "reappearance_of")),
     MetricDef("hidden_link_median_survival_days", "days", "hidden_links",
-              _cols(_L, "event", "occurred_at", "hidden_link")),
+              _cols(_L, "item_id", "event", "occurred_at", "hidden_link")),
     MetricDef("proactive_control_rate", "share", "listings", _cols(_L, "event", "occurred_at", "detection")),
     MetricDef("pre_listing_interception_rate", "share", "listings", _cols(_L, "event", "occurred_at")),
     MetricDef("avg_monthly_active_recipients_6m", "recipients", "recipients",
-              _cols("active_recipients", "month", "active_recipients")),
+              _cols("active_recipients", "month", "member_state", "active_recipients")),
 )
 BY_NAME = {m.name: m for m in METRICS}
 
@@ -302,13 +303,10 @@ def _recidivism(book: MetricBook) -> Facts:
 
 
 def _traders(book: MetricBook) -> Facts:
-    scope, active, verified = book.query(
-        """
-        SELECT count(*) FILTER (WHERE live_listings > 0), count(*), count(kyc_verified_at)
-        FROM traders WHERE status = $active
-        """,
-        {"active": "ACTIVE"},
+    active, verified = book.query(
+        "SELECT count(*), count(kyc_verified_at) FROM traders WHERE status = $active", {"active": "ACTIVE"},
     )[0]
+    scope, _ = facts.kybc_scope(book.q)  # live_listings null counts as live
     complete = scope - len(facts.kybc_gaps(book.q)) if scope else 0
     return {
         "kybc_complete_share": share(complete, scope, "ACTIVE trader with live listings"),
@@ -344,11 +342,12 @@ def _reappearance(book: MetricBook) -> Facts:
 
 
 def _hidden_links(book: MetricBook) -> Facts:
-    items = facts.hidden_link_items(book.q)
-    survival = [i.survival_days for i in items if i.survival_days is not None]
+    """Censored: items still online at period end count with their age then (a lower bound)."""
+    stays = facts.hidden_link_items(book.q)
+    survival = [s.survival_days for s in stays if s.survival_days is not None]
     value = quantile_cont(survival, 0.5) if survival else Null(
-        "no LISTED event for the hidden-link items removed in the period" if items
-        else "no hidden-link item was removed in the period")
+        "no LISTED or REAPPEARED event before the removal of the hidden-link items removed in the period"
+        if stays else "no hidden-link item was removed in the period or online at period end")
     return {"hidden_link_median_survival_days": value}
 
 
@@ -371,15 +370,17 @@ def last_months(end: date, n: int = 6) -> list[str]:
 
 
 def _recipients(book: MetricBook) -> Facts:
+    """EU-27 only: the loader leaves other countries' rows out (counted as non_eu_rows in the data quality);
+    the filter here keeps the metric to its definition whatever loaded the table."""
     months = last_months(book.period.end)
     totals = dict(book.query(
         "SELECT month, sum(active_recipients) FROM active_recipients "
-        "WHERE month >= $first AND month <= $last GROUP BY month",
-        {"first": months[0], "last": months[-1]},
+        "WHERE month >= $first AND month <= $last AND list_contains($eu, member_state) GROUP BY month",
+        {"first": months[0], "last": months[-1], "eu": sorted(EU_MEMBER_STATES)},
     ))
     absent = [m for m in months if totals.get(m) is None]
     value: float | Null = (
-        Null("no active-recipient figures for " + ", ".join(absent)) if absent
+        Null("no active-recipient figures of EU Member States for " + ", ".join(absent)) if absent
         else sum(totals[m] for m in months) / len(months)
     )
     return {"avg_monthly_active_recipients_6m": value}

@@ -155,11 +155,17 @@ def phase_pandas(data: Path) -> dict:
     events = pd.concat(pd.read_parquet(f, columns=["item_id", "event", "occurred_at", "hidden_link"])
                        for f in found["parquet"]["listing_events"])
     hidden = set(events.loc[events["hidden_link"].fillna(False).astype(bool), "item_id"])
-    removed = events[(events["event"] == "REMOVED") & events["item_id"].isin(hidden)
-                     & (events["occurred_at"] >= start) & (events["occurred_at"] < end)]
-    listed = events[events["event"] == "LISTED"].groupby("item_id")["occurred_at"].min()
-    first_removed = removed.groupby("item_id")["occurred_at"].min()
-    survival = (first_removed - listed.reindex(first_removed.index)).dt.total_seconds() / 86400
+    ev = events[events["item_id"].isin(hidden) & events["event"].isin(["LISTED", "REAPPEARED", "REMOVED"])
+                & (events["occurred_at"] < end)]
+    ev = ev.assign(removal=ev["event"] == "REMOVED").sort_values(["item_id", "occurred_at", "removal"])
+    item, at = ev["item_id"], ev["occurred_at"]
+    listed = at.where(~ev["removal"]).groupby(item).ffill().groupby(item).shift()  # latest listing before
+    removed = at.where(ev["removal"]).groupby(item).ffill().groupby(item).shift()  # latest removal before
+    gone = ev["removal"] & (at >= start) & (removed.isna() | (listed > removed))  # removals that took it down
+    last_listed = at.where(~ev["removal"]).groupby(item).max()
+    last_removed = at.where(ev["removal"]).groupby(item).max()
+    online = last_listed[last_listed.notna() & (last_removed.isna() | (last_listed > last_removed))]
+    survival = pd.concat([at[gone] - listed[gone], end - online]).dt.total_seconds() / 86400
     return {"rows": len(sor) + len(notices) + len(events),
             "check": {"sor_submission_delay_p95_days": float(delay.quantile(0.95)),
                       "notice_median_decision_hours": float(took.dt.total_seconds().median() / 3600),

@@ -137,8 +137,9 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
     ("DSA-35-PROACTIVE-DETECTION", "min_rate"):
         "Share (0 to 1) of the period's removals and pre-listing blocks found by proactive detection below "
         "which the advisory WARN is given.",
-    ("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", "max_days"):
-        "Most days allowed between the latest ACTIVE_RECIPIENTS publication and period end (183: six months).",
+    ("DSA-24.2-ACTIVE-RECIPIENTS-PUBLICATION", "max_gap_months"):
+        "Most calendar months allowed between consecutive ACTIVE_RECIPIENTS publications, and from the last one "
+        "to period end (Art. 24(2): six; 1 Jan -> 1 Jul is within six months).",
     ("DSA-33-VLOP-THRESHOLD", "threshold"):
         "Average monthly active recipients in the Union at or above which a platform that is not yet a VLOP "
         "gets WARN (Art. 33(1): 45 million).",
@@ -148,11 +149,12 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
         "Most days allowed between the end of the data period the assessment used and its completed_at.",
     ("DSA-37-AUDIT-FRESHNESS", "max_age_days"):
         "Most days allowed between the latest audit report's report_received_at and period end.",
-    ("DSA-42.4-AUDIT-PUBLICATION", "max_days"):
-        "Days after report_received_at by which the audit report must be published (92: three months).",
-    ("DSA-42-TRANSPARENCY-REPORT", "deadline_days"):
-        "Days after the end of a half-year by which its transparency report must be published (61: two "
-        "months).",
+    ("DSA-42.4-AUDIT-PUBLICATION", "deadline_months"):
+        "Calendar months after report_received_at by which the risk assessment, audit and audit implementation "
+        "reports must be published (Art. 42(4): three; the same day of the month, or the month's last day).",
+    ("DSA-42-TRANSPARENCY-REPORT", "deadline_months"):
+        "Calendar months after the end of a half-year by which its transparency report must be published, to "
+        "the month's last day (two: 30 Jun -> 31 Aug, 31 Dec -> the last day of February).",
     ("DSA-9-EFFECT-REPORTED", "report_hours"):
         "Internal threshold: hours after an order was given effect within which the authority is informed. "
         "Later: WARN; still not informed at period end, this long after the effect: FAIL.",
@@ -227,6 +229,8 @@ def tier_words(ob: Obligation) -> str:
         lowest = ob.applies_to[:-1]
         return f"{TIER_WORDS[lowest]} (`{ob.applies_to}`: {lowest} and above)"
     if ob.tiers == ("VLOP",):
+        if ob.marketplace_only:
+            return "very large online platforms that are marketplaces only (`VLOP (marketplace)`)"
         return "very large online platforms only (`VLOP`)"
     note = "; a VLOP only when it is a marketplace" if ob.marketplace_only and "VLOP" in ob.tiers else ""
     return f"these tiers only: {', '.join(ob.tiers)}{note}"

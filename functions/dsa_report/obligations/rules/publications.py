@@ -3,7 +3,8 @@ publications, audits and commitments registers and the active_recipients dataset
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import calendar
+from datetime import date
 
 from ...engine.context import Context
 from ...engine.outcome import Outcome, finish, insufficient, metric, not_applicable
@@ -11,6 +12,23 @@ from ...engine.periods import containing, previous
 from ...engine.registry import rule
 from ..wording import as_date, num, plural
 from .risk import evaluate_kri, kri_outcome, kri_state
+
+NOT_CHECKED_42_4 = "42(4)(e): information on the consultations that supported the risk assessment and mitigation"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, or that month's last day when it has no such day
+    (Regulation 1182/71, Art. 3(2)(c)): 1 Jan + 6 = 1 Jul, 31 Aug + 6 = 28 (or 29) Feb."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def month_end_after(day: date, months: int) -> date:
+    """The last day of the month `months` calendar months after `day`'s month: 30 Jun + 2 = 31 Aug,
+    31 Dec + 2 = 28 (or 29) Feb (the transparency-report deadline of Implementing Regulation 2024/2835)."""
+    first = add_months(day.replace(day=1), months)
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def _publications(ctx: Context, kind: str) -> list[tuple[date, dict]]:
@@ -22,19 +40,41 @@ def _publications(ctx: Context, kind: str) -> list[tuple[date, dict]]:
 
 @rule("active_recipients_publication")
 def active_recipients_publication(ctx: Context, p: dict) -> Outcome:
+    """Art. 24(2): "at least once every six months". The gaps checked run from the last publication before
+    the period (or period start when none precedes it) through each publication of the period to period end;
+    a gap is too long when its end is after the same day `max_gap_months` calendar months after its start."""
+    months = p["max_gap_months"]
     found = _publications(ctx, "ACTIVE_RECIPIENTS")
     if not found:
         return finish("FAIL", f"No ACTIVE_RECIPIENTS publication on or before {ctx.period.end} is registered "
-                              "(Art. 24(2): at least every six months).")
-    published, entry = found[-1]
-    age = (ctx.period.end - published).days
-    ok = age <= p["max_days"]
+                              f"(Art. 24(2): at least once every {months} months).",
+                      metric=metric("active_recipients_publication_gaps_too_long", 1, "count", "==", 0),
+                      items=[{"from": None, "from_kind": "none registered", "to": ctx.period.end,
+                              "to_kind": "period end", "due_by": None, "days": None}])
+    before = [d for d, _ in found if d < ctx.period.start]
+    points = ([(before[-1], "publication")] if before else [(ctx.period.start, "period start")])
+    points += [(d, "publication") for d, _ in found if d >= ctx.period.start] + [(ctx.period.end, "period end")]
+    gaps = [{"from": a, "from_kind": ka, "to": b, "to_kind": kb, "due_by": add_months(a, months),
+             "days": (b - a).days} for (a, ka), (b, kb) in zip(points, points[1:], strict=False)]
+    too_long = sorted((g for g in gaps if g["to"] > g["due_by"]), key=lambda g: (-g["days"], g["from"]))
+    longest = max(gaps, key=lambda g: g["days"])
+    if too_long:
+        worst = too_long[0]
+        upto = "period end" if worst["to_kind"] == "period end" else "the next publication"
+        message = (f"Average monthly active recipients were not published for {plural(worst['days'], 'day')}, "
+                   f"from {worst['from']} ({worst['from_kind']}) to {worst['to']} ({upto}): more than "
+                   f"{months} calendar months (Art. 24(2)), the next was due by {worst['due_by']}"
+                   + (f"; {plural(len(too_long), 'gap')} too long in all." if len(too_long) > 1 else "."))
+    else:
+        message = (f"Average monthly active recipients were published at least every {months} calendar months "
+                   f"(Art. 24(2)): the longest gap, {plural(longest['days'], 'day')} from {longest['from']} to "
+                   f"{longest['to']}, was within it; last published on {found[-1][0]}.")
     return finish(
-        "PASS" if ok else "FAIL",
-        f"Average monthly active recipients were last published on {published}, {plural(age, 'day')} before "
-        f"period end (at most {p['max_days']}).",
-        metric=metric("days_since_active_recipients_publication", age, "days", "<=", p["max_days"]),
-        items=[] if ok else [{"period": entry.get("period"), "published_at": published, "age_days": age}],
+        "FAIL" if too_long else "PASS",
+        message,
+        metric=metric("active_recipients_publication_gaps_too_long", len(too_long), "count", "==", 0),
+        items=too_long,
+        longest_gap_days=longest["days"],
     )
 
 
@@ -46,10 +86,12 @@ def vlop_threshold(ctx: Context, p: dict) -> Outcome:
         return insufficient(f"The six-month average of active recipients cannot be computed: {reason}.",
                             [f"metric avg_monthly_active_recipients_6m: {reason}"])
     crossed = value >= p["threshold"] and ctx.tier != "VLOP"
+    left_out = (ctx.data.quality.get("active_recipients") or {}).get("non_eu_rows") or 0
     return finish(
         "WARN" if crossed else "PASS",
-        f"The platform averaged {num(value, 0)} monthly active recipients in the Union over the six months "
-        f"to {ctx.period.end} (VLOP threshold {num(p['threshold'])}; tier {ctx.tier})"
+        f"The platform averaged {num(value, 0)} monthly active recipients in the EU-27 over the six months "
+        f"to {ctx.period.end} (VLOP threshold {num(p['threshold'])}, Art. 33(1); tier {ctx.tier})"
+        + (f"; {plural(left_out, 'row')} of countries outside the EU left out" if left_out else "")
         + ("; notify the Commission (Art. 24(2), 33)." if crossed else "."),
         metric=metric("avg_monthly_active_recipients_6m", value, "recipients", "<", p["threshold"]),
     )
@@ -82,34 +124,56 @@ def audit_freshness(ctx: Context, p: dict) -> Outcome:
     )
 
 
+AUDIT_PUBLICATIONS = (  # Art. 42(4): (a) and (b) are usually one document
+    ("RISK_ASSESSMENT_REPORT", "42(4)(a)-(b)"), ("AUDIT_REPORT", "42(4)(c)"),
+    ("AUDIT_IMPLEMENTATION_REPORT", "42(4)(d)"),
+)
+
+
 @rule("audit_publication")
 def audit_publication(ctx: Context, p: dict) -> Outcome:
+    """Within `deadline_months` calendar months of the latest audit report's receipt, the risk assessment
+    report, the audit report and the audit implementation report are published; (e) is not checked."""
     audit = _latest_audit(ctx)
     if audit is None:
         return not_applicable(f"No audit report received on or before {ctx.period.end} is registered.")
     received = as_date(audit["report_received_at"])
-    deadline = received + timedelta(days=p["max_days"])
-    on_time = [d for d, _ in _publications(ctx, "AUDIT_REPORT") if received <= d <= deadline]
-    if on_time:
-        return finish("PASS", f"The audit report {audit.get('id')} received on {received} was published on "
-                              f"{on_time[0]}, by the deadline {deadline} (Art. 42(4)).")
+    deadline = add_months(received, p["deadline_months"])
+    state = {}
+    for kind, _ in AUDIT_PUBLICATIONS:
+        days = [d for d, _ in _publications(ctx, kind) if d >= received]
+        on_time = [d for d in days if d <= deadline]
+        state[kind] = (on_time[0], "published") if on_time else (days[0], "late") if days else (None, "missing")
+    owed = [(kind, ref) for kind, ref in AUDIT_PUBLICATIONS if state[kind][1] != "published"]
+    what = f"audit report {audit.get('id')} received on {received}"
+    extra = {"not_checked": [NOT_CHECKED_42_4], "deadline": deadline}
+    if not owed:
+        return finish("PASS", f"The publications owed for the {what} (Art. 42(4)(a)-(d)) were all made by "
+                              f"{deadline}; (e) consultations not checked.", **extra)
     if deadline > ctx.period.end:
-        return not_applicable(f"The audit report {audit.get('id')} received on {received} is due for "
-                              f"publication by {deadline}, after period end.")
+        return not_applicable(f"The publications owed for the {what} are due by {deadline}, after period end; "
+                              f"not yet published: {', '.join(kind for kind, _ in owed)}.")
+    items = sorted(({"kind": kind, "article": ref, "state": state[kind][1], "published_at": state[kind][0],
+                     "deadline": deadline} for kind, ref in owed),
+                   key=lambda i: (i["state"] != "missing", i["kind"]))
     return finish(
         "FAIL",
-        f"The audit report {audit.get('id')} received on {received} was not published by {deadline} "
-        "(Art. 42(4): within three months).",
-        items=[{"audit_id": audit.get("id"), "report_received_at": received, "deadline": deadline}],
+        f"Not published within {p['deadline_months']} calendar months (by {deadline}) of the {what} "
+        f"(Art. 42(4)): " + ", ".join(f"{i['kind']} ({i['state']})" for i in items)
+        + "; (e) consultations not checked.",
+        metric=metric("audit_publications_missing_or_late", len(items), "count", "==", 0),
+        items=items,
+        **extra,
     )
 
 
 @rule("transparency_report")
 def transparency_report(ctx: Context, p: dict) -> Outcome:
-    """The two latest half-years whose deadline (half-year end + deadline_days) is not after period end."""
+    """The two latest half-years whose deadline (the last day of the month `deadline_months` calendar months
+    after the half-year's last month) is not after period end."""
     due, half = [], containing("half-year", ctx.period.end)
     while len(due) < 2:
-        deadline = half.end + timedelta(days=p["deadline_days"])
+        deadline = month_end_after(half.end, p["deadline_months"])
         if deadline <= ctx.period.end:
             due.append((half, deadline))
         half = previous(half)
@@ -122,11 +186,13 @@ def transparency_report(ctx: Context, p: dict) -> Outcome:
         if day is None or day > deadline:
             items.append({"half_year": half.label, "deadline": deadline, "published_at": day,
                           "state": "missing" if day is None else "late"})
-    names = ", ".join(f"{i['half_year']} ({i['state']})" for i in items)
+    items.sort(key=lambda i: (i["state"] != "missing", i["deadline"]))
+    names = ", ".join(f"{i['half_year']} ({i['state']}, due by {i['deadline']})" for i in items)
     return finish(
         "FAIL" if items else "PASS",
-        f"Of the transparency reports due for {' and '.join(h.label for h, _ in due[::-1])}, "
-        + (f"{names} {'was' if len(items) == 1 else 'were'} not published on time (Art. 42(1))."
+        f"Of the transparency reports due for {' and '.join(h.label for h, _ in due[::-1])} (each within "
+        f"{p['deadline_months']} calendar months of its half-year, Art. 42(1)), "
+        + (f"{names} {'was' if len(items) == 1 else 'were'} not published on time."
            if items else "all were published by their deadline."),
         metric=metric("transparency_reports_missing_or_late", len(items), "count", "==", 0),
         items=items,
@@ -136,9 +202,21 @@ def transparency_report(ctx: Context, p: dict) -> Outcome:
 @rule("commitments")
 def commitments(ctx: Context, p: dict) -> Outcome:
     """Art. 71 commitments: a missed KRI FAILs once the commitment is due (on or before period end, or no due
-    date); before that it WARNs. Evidence lists every commitment."""
-    entries = [c for c in ctx.data.registers.get("commitments") or [] if isinstance(c, dict)]
+    date); before that it WARNs. Evidence lists every commitment. The register is optional (the catalogue
+    does not require it): without one the platform has no commitments to keep, unless the config says it is
+    under binding commitments, when the missing register is missing data."""
+    if "commitments" not in ctx.data.registers:
+        if ctx.binding_commitments:
+            return insufficient("The config says the platform is under binding commitments "
+                                "(binding_commitments: true), but no commitments register was found.",
+                                ["register commitments"])
+        return not_applicable("The platform has no registered binding commitments.")
+    entries = [c for c in ctx.data.registers["commitments"] or [] if isinstance(c, dict)]
     if not entries:
+        if ctx.binding_commitments:
+            return insufficient("The config says the platform is under binding commitments "
+                                "(binding_commitments: true), but the commitments register lists none.",
+                                ["register commitments (empty)"])
         return not_applicable("The platform has no registered binding commitments.")
     results = []
     for c in entries:

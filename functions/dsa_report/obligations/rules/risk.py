@@ -203,9 +203,12 @@ def mitigation_effectiveness(ctx: Context, p: dict) -> Outcome:
     if not results:
         return not_applicable(
             f"No IMPLEMENTED mitigation of risk assessment {latest.get('id')} has a KRI{note}.")
+    if any(r["state"] == "missed" for r in results):
+        note += ("; a missed internal KRI is a signal to review whether the mitigation is reasonable, "
+                 "proportionate and effective (Art. 35(1)), not by itself a finding that it is not")
     return kri_outcome(
         results, "mitigation_id", f"of {plural(len(results), 'IMPLEMENTED mitigation')}", note,
-        without_kri=sorted(map(str, without_kri)),
+        missed_status="WARN", without_kri=sorted(map(str, without_kri)),
     )
 
 
@@ -214,20 +217,22 @@ def kri_state(k: dict) -> str:
 
 
 def kri_outcome(results: list[dict], key: str, scope: str, note: str = "", *, all_items: bool = False,
-                **extra: Any) -> Outcome:
-    """FAIL if a KRI is missed; else INSUFFICIENT_DATA if one cannot be computed; else WARN if one is missed
-    before its due date; else PASS. Evidence: the KRIs not met (all of them with `all_items`), by `key`."""
+                missed_status: str = "FAIL", **extra: Any) -> Outcome:
+    """`missed_status` (FAIL, or WARN where a missed KRI is a signal, not by itself a finding) if a KRI is
+    missed; else INSUFFICIENT_DATA if one cannot be computed; else WARN if one is missed before its due date;
+    else PASS. Evidence: the KRIs not met (all of them with `all_items`), by `key`."""
     states = ("missed", "not computable", "missed before due")
     by_state = {s: [r for r in results if r["state"] == s] for s in states}
     missed, unknown, early = by_state.values()
     shown = results if all_items else [r for r in results if r["state"] != "met"]
-    items = sorted(shown, key=lambda r: str(r[key]))
-    status = "FAIL" if missed else "INSUFFICIENT_DATA" if unknown else "WARN" if early else "PASS"
+    rank = {s: n for n, s in enumerate((*states, "met"))}  # worst first, then by id
+    items = sorted(shown, key=lambda r: (rank[r["state"]], str(r[key])))
+    status = missed_status if missed else "INSUFFICIENT_DATA" if unknown else "WARN" if early else "PASS"
     detail = "; ".join(f"{r[key]}: {kri_text(r)}" for r in (missed or unknown or early)[:3])
     counts = ", ".join(f"{num(len(v))} {s}" for s, v in by_state.items() if v) or "none missed"
     outcome = finish(
         status,
-        f"KRIs {scope}: {counts}{note}" + (f" ({detail})." if detail else "."),
+        f"KRIs {scope}: {counts}" + (f" ({detail})" if detail else "") + f"{note}.",
         metric=metric("kris_missed", len(missed), "count", "==", 0),
         items=items,
         **extra,

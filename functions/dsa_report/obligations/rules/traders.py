@@ -7,7 +7,7 @@ from datetime import timedelta
 from ...engine.context import Context
 from ...engine.outcome import Outcome, finish, metric, not_applicable
 from ...engine.registry import rule
-from ..facts import KYBC_ELEMENTS, STATES, kybc_gaps, repeat_infringer_states
+from ..facts import KYBC_ELEMENTS, STATES, kybc_gaps, kybc_scope, repeat_infringer_states
 from ..wording import num, pct, plural
 
 
@@ -96,19 +96,23 @@ def suspension_duration(ctx: Context, p: dict) -> Outcome:
 
 @rule("kybc_completeness")
 def kybc_completeness(ctx: Context, p: dict) -> Outcome:
-    scope = ctx.metrics.facts("traders")["traders_in_scope"]
+    """Scope: ACTIVE traders with live listings, live_listings null counting as live. Evidence: the missing
+    Art. 30(1) elements, most live listings first (unknown last)."""
+    scope, unknown = kybc_scope(ctx.q)
     if not scope:
         return not_applicable("No ACTIVE trader has live listings.")
     items = [{"trader_id": t, "live_listings": n,
               "missing": [name for name, gone in zip(KYBC_ELEMENTS, missing, strict=True) if gone]}
              for t, n, *missing in kybc_gaps(ctx.q)]
     value = ctx.metrics.value("kybc_complete_share")
+    note = f"; {plural(unknown, 'trader')} with unknown live listings counted as live" if unknown else ""
     return finish(
         "FAIL" if items else "PASS",
         f"ACTIVE traders with live listings lacking Art. 30(1) traceability information: "
-        f"{num(len(items))} of {num(scope)} ({pct(value)} complete).",
+        f"{num(len(items))} of {num(scope)} ({pct(value)} complete){note}.",
         metric=metric("kybc_complete_share", value, "share", "==", 1),
         items=items,
+        live_listings_unknown=unknown,
     )
 
 
