@@ -23,6 +23,11 @@ def window_ending(t_star: date) -> list[date]:
     return [t_star - timedelta(days=89), t_star - timedelta(days=40), t_star]
 
 
+def measure(aid: str, trader_id: str, kind: str, at: str, reason: str = "ILLEGAL_CONTENT", **columns) -> dict:
+    """An enforcement action with a reason (an Art. 23(1) one unless stated)."""
+    return action(aid, trader_id, kind, at, reason=reason, **columns)
+
+
 def repeat(sors: list[dict], actions: list[dict], **params):
     """The obligation on these rows; an unrelated warning keeps enforcement_actions present."""
     actions = [*actions, action("W0", "T-other", "WARNING", "2025-01-01")]
@@ -208,26 +213,54 @@ def test_hosting_tier_is_not_applicable():
 
 def test_prior_warning_within_lookback():
     actions = [
-        action("S1", "T1", "SUSPENSION", "2025-08-01", reason="ILLEGAL_CONTENT"),
-        action("W1", "T1", "WARNING", "2024-08-01"),  # exactly 365 days before: in time
-        action("S2", "T2", "SUSPENSION", "2025-08-01", reason="HIDDEN_LINKS"),
-        action("W2", "T2", "WARNING", "2024-07-31"),  # 366 days before: too old
-        action("S3", "T3", "SUSPENSION", "2025-08-01", reason="KYBC_INCOMPLETE"),  # out of scope
+        measure("S1", "T1", "SUSPENSION", "2025-08-01"),
+        measure("W1", "T1", "WARNING", "2024-08-01"),  # exactly 365 days before: in time
+        measure("S2", "T2", "SUSPENSION", "2025-08-01", "HIDDEN_LINKS"),
+        measure("W2", "T2", "WARNING", "2024-07-31"),  # 366 days before: too old
+        measure("S3", "T3", "SUSPENSION", "2025-08-01", "KYBC_INCOMPLETE"),  # out of scope
     ]
     result = outcome("DSA-23.1-PRIOR-WARNING", make_data({"enforcement_actions": actions}))
     assert result.status == "FAIL"
     assert [i["action_id"] for i in result.items] == ["S2"]
 
 
+def test_v2_prior_warning_counts_only_warnings_for_illegal_content_or_hidden_links():
+    actions = [
+        measure("S1", "T1", "SUSPENSION", "2025-08-01"),
+        measure("W1", "T1", "WARNING", "2025-07-01", "KYBC_INCOMPLETE"),  # not a warning for these reasons
+        measure("S2", "T2", "SUSPENSION", "2025-08-01"),
+        measure("W2", "T2", "WARNING", "2025-07-01", "HIDDEN_LINKS"),
+        measure("S3", "T3", "SUSPENSION", "2025-08-01"),
+        action("W3", "T3", "WARNING", "2025-07-01"),  # no reason
+    ]
+    result = outcome("DSA-23.1-PRIOR-WARNING", make_data({"enforcement_actions": actions}))
+    assert result.status == "FAIL" and [i["action_id"] for i in result.items] == ["S1", "S3"]
+    assert "internal threshold" in result.message
+
+
 def test_suspension_duration_warns_below_min_days():
     actions = [
-        action("S1", "T1", "SUSPENSION", "2025-08-01 10:00", ends_at=date(2025, 8, 8)),  # 7 days
-        action("S2", "T2", "SUSPENSION", "2025-08-01", ends_at=date(2025, 8, 7)),  # 6 days
-        action("S3", "T3", "SUSPENSION", "2025-08-01"),
-    ]  # open-ended
+        measure("S1", "T1", "SUSPENSION", "2025-08-01 10:00", ends_at=date(2025, 8, 8)),  # 7 days
+        measure("S2", "T2", "SUSPENSION", "2025-08-01", ends_at=date(2025, 8, 7)),  # 6 days
+        measure("S3", "T3", "SUSPENSION", "2025-08-01"),  # open-ended
+        measure("S4", "T4", "SUSPENSION", "2025-08-01", "HIDDEN_LINKS", ends_at=date(2025, 8, 3)),  # 2 days
+    ]
     result = outcome("DSA-23.1-SUSPENSION-DURATION", make_data({"enforcement_actions": actions}))
     assert result.status == "WARN"
-    assert [(i["action_id"], i["days"]) for i in result.items] == [("S2", 6)]
+    assert [(i["action_id"], i["days"]) for i in result.items] == [("S4", 2), ("S2", 6)]  # shortest first
+
+
+def test_v2_suspension_duration_reads_only_art_23_suspensions_and_7_days_as_internal():
+    actions = [
+        measure("S1", "T1", "SUSPENSION", "2025-08-01", "KYBC_INCOMPLETE", ends_at=date(2025, 8, 2)),
+        measure("S2", "T2", "SUSPENSION", "2025-08-01", "OTHER", ends_at=date(2025, 8, 2)),
+    ]
+    result = outcome("DSA-23.1-SUSPENSION-DURATION", make_data({"enforcement_actions": actions}))
+    assert result.status == "NOT_APPLICABLE"
+    short = outcome("DSA-23.1-SUSPENSION-DURATION", make_data({"enforcement_actions": [
+        *actions, measure("S3", "T3", "SUSPENSION", "2025-08-01", ends_at=date(2025, 8, 2))]}))
+    assert short.status == "WARN" and [i["action_id"] for i in short.items] == ["S3"]
+    assert "internal threshold" in short.message and "sets no figure" in short.message
 
 
 # ---- Art. 30 ------------------------------------------------------------------------------------------
@@ -304,7 +337,7 @@ def test_prior_warning_and_suspension_duration_period_edges():
         action("S1", "T1", "SUSPENSION", "2025-07-01 00:00:00", reason="ILLEGAL_CONTENT", ends_at=date(2025, 7, 2)),
         action("S2", "T2", "SUSPENSION", "2025-12-31 23:59:59", reason="HIDDEN_LINKS", ends_at=date(2026, 1, 1)),
         action("S3", "T3", "SUSPENSION", "2026-01-01 00:00:00", reason="ILLEGAL_CONTENT", ends_at=date(2026, 1, 2)),
-        action("W2", "T2", "WARNING", "2025-12-31 23:59:58"),  # one second before its suspension: in time
+        action("W2", "T2", "WARNING", "2025-12-31 23:59:58", reason="HIDDEN_LINKS"),  # a second before: in time
     ]
     data = make_data({"enforcement_actions": actions})
     result = outcome("DSA-23.1-PRIOR-WARNING", data)

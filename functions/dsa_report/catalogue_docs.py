@@ -85,10 +85,11 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
         "Days after the threshold date t* within which a SUSPENSION or TERMINATION must follow. Traders whose "
         "t* falls in the last grace_days of the period are listed as pending and judged in the next period.",
     ("DSA-23.1-PRIOR-WARNING", "lookback_days"):
-        "Days before a suspension in which a WARNING to the same trader must have been given (exactly "
-        "lookback_days before is in time).",
+        "Days before a suspension in which a WARNING for ILLEGAL_CONTENT or HIDDEN_LINKS to the same trader must "
+        "have been given (exactly lookback_days before is in time; internal threshold).",
     ("DSA-23.1-SUSPENSION-DURATION", "min_days"):
-        "Shortest reasonable suspension, in calendar days from its start to ends_at. Shorter ones give WARN.",
+        "Shortest reasonable suspension for ILLEGAL_CONTENT or HIDDEN_LINKS, in calendar days from its start to "
+        "ends_at (internal threshold: Art. 23(1) sets no figure). Shorter ones give WARN.",
     ("DSA-23.2-UNFOUNDED-NOTIFIERS", "min_unfounded"):
         "Number of MANIFESTLY_UNFOUNDED notices from one notifier within window_days that gets it listed.",
     ("DSA-23.2-UNFOUNDED-NOTIFIERS", "window_days"):

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 REPEAT_INFRINGERS = "DSA-23.1-REPEAT-INFRINGER-SUSPENSION"
 STATES = ("compliant", "late", "unsuspended", "pending")  # of a trader whose threshold date is in the period
+# Art. 23(1) measures: a suspension for incomplete KYBC (or any other reason) is not one of them.
+MEASURE_REASONS = ("ILLEGAL_CONTENT", "HIDDEN_LINKS")
 KYBC_REQUIRED = ("kyc_contact", "kyc_id_document", "kyc_payment_account", "kyc_self_certification")
 KYBC_ELEMENTS = (*KYBC_REQUIRED, "kyc_trade_register")
 
@@ -124,7 +126,8 @@ def prior_warning(ctx: Context, p: dict) -> Outcome:
         """
         SELECT s.action_id, s.trader_id, s.occurred_at, s.reason, NOT EXISTS (
                    SELECT 1 FROM enforcement_actions w
-                   WHERE w.trader_id = s.trader_id AND w.action = $warning AND w.occurred_at < s.occurred_at
+                   WHERE w.trader_id = s.trader_id AND w.action = $warning AND w.reason IN ($illegal, $hidden)
+                     AND w.occurred_at < s.occurred_at
                      AND CAST(w.occurred_at AS DATE) >= CAST(s.occurred_at AS DATE) - $lookback) AS unwarned
         FROM enforcement_actions s
         WHERE s.action = $suspension AND s.reason IN ($illegal, $hidden)
@@ -132,7 +135,7 @@ def prior_warning(ctx: Context, p: dict) -> Outcome:
         ORDER BY s.action_id
         """,
         {"start": start, "end": end, "warning": "WARNING", "suspension": "SUSPENSION",
-         "illegal": "ILLEGAL_CONTENT", "hidden": "HIDDEN_LINKS", "lookback": p["lookback_days"]},
+         "illegal": MEASURE_REASONS[0], "hidden": MEASURE_REASONS[1], "lookback": p["lookback_days"]},
     )
     if not rows:
         return not_applicable("No suspension for illegal content or hidden links took place in the period.")
@@ -140,8 +143,9 @@ def prior_warning(ctx: Context, p: dict) -> Outcome:
              if unwarned]
     return finish(
         "FAIL" if items else "PASS",
-        f"Suspensions for illegal content or hidden links in the period without a warning to the trader "
-        f"in the {p['lookback_days']} days before: {num(len(items))} of {num(len(rows))}.",
+        f"Suspensions for illegal content or hidden links in the period without a warning for illegal content "
+        f"or hidden links to the same trader in the {p['lookback_days']} days before (internal threshold): "
+        f"{num(len(items))} of {num(len(rows))}.",
         metric=metric("suspensions_without_prior_warning", len(items), "count", "==", 0),
         items=items,
     )
@@ -155,19 +159,21 @@ def suspension_duration(ctx: Context, p: dict) -> Outcome:
         SELECT action_id, trader_id, occurred_at, ends_at,
                date_diff('day', CAST(occurred_at AS DATE), CAST(ends_at AS DATE)) AS days
         FROM enforcement_actions
-        WHERE action = $suspension AND occurred_at >= $start AND occurred_at < $end
-        ORDER BY action_id
+        WHERE action = $suspension AND reason IN ($illegal, $hidden) AND occurred_at >= $start AND occurred_at < $end
+        ORDER BY days NULLS LAST, action_id
         """,
-        {"start": start, "end": end, "suspension": "SUSPENSION"},
+        {"start": start, "end": end, "suspension": "SUSPENSION", "illegal": MEASURE_REASONS[0],
+         "hidden": MEASURE_REASONS[1]},
     )
     if not rows:
-        return not_applicable("No suspension took place in the period.")
+        return not_applicable("No suspension for illegal content or hidden links took place in the period.")
     items = [{"action_id": a, "trader_id": t, "occurred_at": o, "ends_at": e, "days": d}
              for a, t, o, e, d in rows if d is not None and d < p["min_days"]]
     return finish(
         "WARN" if items else "PASS",
-        f"Suspensions in the period shorter than {p['min_days']} days (a reasonable period under "
-        f"Art. 23(1)): {num(len(items))} of {num(len(rows))}.",
+        f"Suspensions for illegal content or hidden links in the period shorter than {p['min_days']} days "
+        f"(internal threshold for the \"reasonable period\" of Art. 23(1), which sets no figure): "
+        f"{num(len(items))} of {num(len(rows))}, shortest first.",
         metric=metric("short_suspensions", len(items), "count", "==", 0),
         items=items,
     )
