@@ -75,7 +75,7 @@ METRICS: tuple[MetricDef, ...] = (
               _cols(_C, "received_at", "decided_solely_automated")),
     MetricDef("repeat_infringers_unsuspended", "count", "repeat",
               _cols(_SOR, "trader_id", "decision_ground", "application_date")
-              + _cols(_E, "trader_id", "action", "occurred_at")),
+              + _cols(_E, "trader_id", "action", "reason", "occurred_at")),
     MetricDef("recidivism_rate", "share", "recidivism",
               _cols(_SOR, "trader_id", "decision_ground", "application_date")
               + _cols(_E, "trader_id", "action", "occurred_at")),
