@@ -28,7 +28,7 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
     "DSA-23.1-REPEAT-INFRINGER-SUSPENSION": (
         "23(1)",
         "PLATFORM+",
-        {"min_items": 3, "window_days": 90, "grace_days": 14},
+        {"min_items": 3, "window_days": 90, "grace_days": 14, "lookback_days": 365},
     ),
     "DSA-23.1-PRIOR-WARNING": ("23(1)", "PLATFORM+", {"lookback_days": 365}),
     "DSA-23.1-SUSPENSION-DURATION": ("23(1)", "PLATFORM+", {"min_days": 7}),

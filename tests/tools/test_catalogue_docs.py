@@ -107,7 +107,8 @@ def test_header_explains_statuses_tiers_overrides_and_waivers(page):
     for status in ("PASS", "WARN", "FAIL", "WAIVED", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "ERROR"):
         assert f"\n| {status} | " in page
     assert "HOSTING < PLATFORM < MARKETPLACE < VLOP" in page and "`marketplace: true`" in page
-    override = "DSA-23.1-REPEAT-INFRINGER-SUSPENSION: {min_items: 3, window_days: 90, grace_days: 14}"
+    override = ("DSA-23.1-REPEAT-INFRINGER-SUSPENSION: "
+                "{min_items: 3, window_days: 90, grace_days: 14, lookback_days: 365}")
     assert f"parameters:\n  {override}" in page
     assert "waivers:\n  - obligation: DSA-30-KYBC-VERIFICATION" in page and "expires:" in page
     # counts of the tier table come from the catalogue

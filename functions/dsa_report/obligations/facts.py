@@ -5,12 +5,17 @@ an obligation id: parameters arrive as values.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from bisect import bisect_left, bisect_right
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from ..engine.query import Query
+from ..ingest.loaded import LoadedData
 
-STATES = ("compliant", "late", "unsuspended", "pending")  # of a trader whose threshold date is in the period
+STATES = ("compliant", "warned", "late", "unsuspended", "pending")  # of a DSA-23.1 episode judged or listed
+MEASURE_REASONS = ("ILLEGAL_CONTENT", "HIDDEN_LINKS")  # the reasons of an Art. 23(1) warning or suspension
 KYBC_REQUIRED = ("kyc_contact", "kyc_id_document", "kyc_payment_account", "kyc_self_certification")
 KYBC_ELEMENTS = (*KYBC_REQUIRED, "kyc_trade_register")
 
@@ -185,56 +190,181 @@ def kybc_gaps(q: Query) -> list[tuple]:
     return q.memo(("kybc_gaps",), compute)
 
 
+_DAY_US = 86_400_000_000  # microseconds in a day: epoch_us // _DAY_US is the UTC day number
+_EPOCH = date(1970, 1, 1).toordinal()
+
 _REPEAT_SQL = """
-WITH items AS (  -- a trader's distinct illegal items, each dated by its first illegal SoR (all history)
-    SELECT trader_id, min(CAST(application_date AS DATE)) AS d
-    FROM sor WHERE decision_ground = $illegal AND trader_id IS NOT NULL AND application_date < $end_ts
-    GROUP BY trader_id, coalesce(item_id, platform_uid)),
-crossed AS (     -- t*: the first day d with min_items items dated in (d - window_days, d]
-    SELECT trader_id, min(d) AS t FROM (
-        SELECT trader_id, d, lag(d, $lag) OVER (PARTITION BY trader_id ORDER BY d) AS earlier FROM items)
-    WHERE earlier > d - $window_days GROUP BY trader_id HAVING min(d) >= $start),
-counted AS (     -- the items in the window ending at t*
-    SELECT c.trader_id, c.t, count(*) AS n
-    FROM crossed c JOIN items i ON i.trader_id = c.trader_id AND i.d > c.t - $window_days AND i.d <= c.t
-    GROUP BY c.trader_id, c.t)
-SELECT c.trader_id, c.t, c.n, min(CAST(a.occurred_at AS DATE)) AS first_action
-FROM counted c LEFT JOIN enforcement_actions a
-  ON a.trader_id = c.trader_id AND a.action IN ($suspension, $termination)
- AND CAST(a.occurred_at AS DATE) >= c.t
-GROUP BY c.trader_id, c.t, c.n ORDER BY c.trader_id
+WITH cut AS (    -- the last qualifying suspension or termination dated before period start - grace_days: it
+                 -- closed every earlier episode, all with a deadline before the period, so the walk starts there
+    SELECT trader_id, max(CAST(occurred_at AS DATE)) AS c FROM enforcement_actions
+    WHERE action IN ($suspension, $termination) AND reason IN ($illegal_reason, $hidden)
+      AND CAST(occurred_at AS DATE) < $cut_before
+    GROUP BY trader_id),
+items AS (       -- a trader's illegal items after the cut, on every day one of their SoRs is dated; a SoR
+                 -- reversed on complaint does not count, nor one not manifestly illegal (false, not null)
+    SELECT DISTINCT s.trader_id, coalesce(s.item_id, s.platform_uid) AS item,
+           CAST(s.application_date AS DATE) - DATE '1970-01-01' AS d
+    FROM sor s LEFT JOIN cut ON cut.trader_id = s.trader_id
+    WHERE s.decision_ground = $illegal AND s.trader_id IS NOT NULL AND s.application_date < $end_ts
+      AND (cut.c IS NULL OR CAST(s.application_date AS DATE) > cut.c) {manifest}
+      AND s.platform_uid NOT IN (SELECT decision_puid FROM complaints
+                                 WHERE outcome = $reversed AND decision_puid IS NOT NULL)),
+candidates AS (  -- without min_items distinct items after the cut a trader has no episode to judge
+    SELECT trader_id FROM items GROUP BY trader_id HAVING count(DISTINCT item) >= $min_items),
+acts AS (
+    SELECT a.trader_id, a.occurred_at, a.ends_at, a.action,
+           a.reason IN ($illegal_reason, $hidden) AND a.action IN ($suspension, $termination, $warning) AS qualifying
+    FROM enforcement_actions a SEMI JOIN candidates c ON c.trader_id = a.trader_id
+    WHERE a.occurred_at < $end_ts),
+served AS (      -- not served at period start: terminated before it and not reinstated since, or suspended then
+    SELECT trader_id,
+           coalesce(max(occurred_at) FILTER (WHERE action = $termination AND occurred_at < $start_ts)
+                    >= coalesce(max(occurred_at) FILTER (WHERE action = $reinstatement AND occurred_at < $start_ts),
+                                TIMESTAMP '-infinity'), FALSE)
+           OR coalesce($ends_known AND bool_or(action = $suspension AND occurred_at <= $start_ts
+                                               AND (ends_at IS NULL OR ends_at > $start_ts)), FALSE) AS unserved
+    FROM acts GROUP BY trader_id)
+-- one row per item day (kind 0: day number, item), qualifying measure (1) or warning (2) (epoch
+-- microseconds), and one row (3) for a trader not served at period start; by trader, kind, time
+SELECT i.trader_id, 0 AS kind, i.d AS stamp, i.item FROM items i SEMI JOIN candidates c ON c.trader_id = i.trader_id
+UNION ALL
+SELECT trader_id, CASE WHEN action = $warning THEN 2 ELSE 1 END, epoch_us(occurred_at), NULL FROM acts WHERE qualifying
+UNION ALL
+SELECT trader_id, 3, NULL, NULL FROM served WHERE unserved
+ORDER BY trader_id, kind, stamp, item
 """
 
 
-def repeat_infringer_states(q: Query, p: dict) -> list[dict]:
-    """Every trader whose threshold date t* falls in the period, with its state: pending when t* is later
-    than period end - `grace_days` (not in scope, even if already suspended: the contract's scope is
-    period_start <= t* <= period_end - grace_days), else compliant, late or unsuspended. Computed once per
-    run and shared by the obligation and the metric `repeat_infringers_unsuspended`."""
-    if p["min_items"] < 1 or p["window_days"] < 1:
-        raise ValueError("min_items and window_days must be at least 1")
-    grace = timedelta(days=p["grace_days"])
+def _walk(days: list[int], items: list[str], measures: list[int], warnings: list[int], prev: int | None,
+          p: dict) -> list[tuple]:
+    """One trader's episodes, oldest first, as (t*, items in the window, deadline, first action, state) with
+    day numbers. `days`/`items`: the trader's illegal items on every day one of their SoRs is dated, sorted
+    by day; `measures`/`warnings`: epoch microseconds, sorted, of its qualifying suspensions and
+    terminations / warnings; `prev`: the day of the qualifying action the walk starts after (None: all).
+
+    After each restart (prev) an item is dated by its first SoR after prev; t* is the first day with
+    min_items such items in (d - window_days, d]. A suspension or termination before t* restarts the count;
+    one on or after t* closes the episode (compliant by the deadline, else late). A warning closes it
+    (warned) when it is the first warning on or after t*, dated by the deadline, earlier than the measure,
+    and the trader had no such warning in the lookback_days before t*. No measure: the episode stays open
+    (unsuspended) and is the trader's last."""
+    m, window, grace, lookback = p["min_items"], p["window_days"], p["grace_days"], p["lookback_days"]
+    measure_days = [u // _DAY_US for u in measures]
+    warning_days = [u // _DAY_US for u in warnings]
+    episodes: list[tuple] = []
+    lo = k = 0
+    while True:
+        if prev is not None:
+            lo = bisect_right(days, prev, lo)
+            k = bisect_right(measure_days, prev, k)
+        limit = measure_days[k] if k < len(measure_days) else None  # the next measure restarts the count
+        seen: set[str] = set()
+        dated: list[int] = []
+        t = None
+        j = lo
+        while j < len(days) and (limit is None or days[j] <= limit):
+            item = items[j]
+            j += 1
+            if item not in seen:
+                seen.add(item)
+                dated.append(days[j - 1])
+                if len(dated) >= m and dated[-1] - dated[-m] < window:
+                    t = dated[-1]
+                    break
+        if t is None:
+            if limit is None:
+                return episodes
+            prev = limit  # a measure before any threshold: the count restarts after it
+            continue
+        while j < len(days) and days[j] == t:  # the other items first dated on t* are in its window too
+            if items[j] not in seen:
+                seen.add(items[j])
+                dated.append(t)
+            j += 1
+        count = len(dated) - bisect_right(dated, t - window)
+        deadline = t + grace
+        w = bisect_left(warning_days, t)  # the first warning on or after t*
+        first_warning = (w < len(warning_days) and warning_days[w] <= deadline
+                         and bisect_left(warning_days, t - lookback) == w)  # none in the lookback before t*
+        if first_warning and (limit is None or warnings[w] < measures[k]):
+            episodes.append((t, count, deadline, warning_days[w], "warned"))
+            prev = warning_days[w]
+        elif limit is not None:  # the first measure on or after t* (limit >= t)
+            episodes.append((t, count, deadline, limit, "compliant" if limit <= deadline else "late"))
+            prev = limit
+        else:
+            episodes.append((t, count, deadline, None, "unsuspended"))  # open: at most one per trader
+            return episodes
+
+
+def _day(n: int | None) -> date | None:
+    return None if n is None else date.fromordinal(n + _EPOCH)
+
+
+def repeat_infringer_inputs(data: LoadedData) -> dict[str, bool]:
+    """What the data lets the repeat-infringer walk see: the optional SoR column manifestly_illegal, and
+    suspensions' ends_at (keyword arguments of `repeat_infringer_states`)."""
+    sor, actions = data.datasets.get("statements_of_reasons"), data.datasets.get("enforcement_actions")
+    return {"manifest_known": sor is not None and "manifestly_illegal" in sor.columns,
+            "ends_known": actions is not None and "ends_at" in actions.columns}
+
+
+def repeat_infringer_states(q: Query, p: dict, *, manifest_known: bool, ends_known: bool) -> list[dict]:
+    """The DSA-23.1 episodes the period judges or lists as pending, by trader and t*: an episode whose
+    deadline (t* + grace_days) falls in the period gets its state (compliant, warned, late, unsuspended);
+    one whose deadline fell before the period and that was still without a qualifying measure at period
+    start is carried over (late or unsuspended) while the trader is still served; a deadline after period end
+    is pending. Everything dated after period end is left out. Computed once per run and shared by the
+    obligation and the metric `repeat_infringers_unsuspended`. `manifest_known`: the optional SoR column
+    manifestly_illegal is in the data (its false rows then do not count); `ends_known`: suspensions carry
+    ends_at (else none is taken to cover period start).
+
+    Performance: SQL keeps, per trader, only the illegal items after its last qualifying measure dated before
+    period start - grace_days and only the traders with min_items of them; the walk runs in Python on those."""
+    if p["min_items"] < 1 or p["window_days"] < 1 or p["grace_days"] < 0 or p["lookback_days"] < 0:
+        raise ValueError("min_items and window_days must be at least 1, grace_days and lookback_days at least 0")
     period = q.period
+    start = period.start.toordinal() - _EPOCH
+    end = period.end.toordinal() - _EPOCH
+    cut_before = period.start - timedelta(days=p["grace_days"])
+    cut = cut_before.toordinal() - _EPOCH
 
     def compute() -> list[dict]:
-        rows = q.query(_REPEAT_SQL, {
-            "illegal": "DECISION_GROUND_ILLEGAL_CONTENT", "suspension": "SUSPENSION",
-            "termination": "TERMINATION", "lag": p["min_items"] - 1, "window_days": p["window_days"],
-            "start": period.start, "end_ts": q.bounds[1],
+        manifest = "AND s.manifestly_illegal IS DISTINCT FROM FALSE" if manifest_known else ""
+        rows = q.query(_REPEAT_SQL.format(manifest=manifest), {
+            "illegal": "DECISION_GROUND_ILLEGAL_CONTENT", "reversed": "DECISION_REVERSED",
+            "suspension": "SUSPENSION", "termination": "TERMINATION", "warning": "WARNING",
+            "reinstatement": "REINSTATEMENT", "illegal_reason": MEASURE_REASONS[0], "hidden": MEASURE_REASONS[1],
+            "min_items": p["min_items"], "cut_before": cut_before,
+            "start_ts": q.bounds[0], "end_ts": q.bounds[1], "ends_known": ends_known,
         })
-        states = []
-        for trader_id, t, n, first in rows:
-            if t > period.end - grace:  # out of scope whatever happened since: judged in the next period
-                state = "pending"
-            elif first is not None and first <= t + grace:
-                state = "compliant"
-            else:
-                state = "unsuspended" if first is None else "late"
-            states.append({"trader_id": trader_id, "illegal_items": n, "threshold_date": t,
-                           "first_suspension": first, "state": state})
-        return states
+        episodes = []
+        for trader_id, group in groupby(rows, key=itemgetter(0)):
+            found: tuple[list, list, list, list] = ([], [], [], [])
+            for _, kind, at, item in group:
+                found[kind].append((at, item))
+            days, items = [d for d, _ in found[0]], [i for _, i in found[0]]
+            measures, warnings = [u for u, _ in found[1]], [u for u, _ in found[2]]
+            unserved = bool(found[3])
+            before = [u // _DAY_US for u in measures if u // _DAY_US < cut]  # the SQL's cut, from the same rows
+            for t, count, deadline, first, state in _walk(days, items, measures, warnings,
+                                                          before[-1] if before else None, p):
+                if deadline > end:
+                    state, carried = "pending", False
+                elif deadline >= start:
+                    carried = False
+                elif (first is None or first >= start) and not unserved:
+                    carried = True  # late or unsuspended: still without a measure at period start
+                else:
+                    continue  # closed before the period, or the trader is no longer served
+                episodes.append({"trader_id": trader_id, "illegal_items": count, "threshold_date": _day(t),
+                                 "deadline": _day(deadline), "first_action": _day(first), "state": state,
+                                 "carried_over": carried})
+        return episodes
 
-    return q.memo(("repeat_infringers", p["min_items"], p["window_days"], p["grace_days"]), compute)
+    key = ("repeat_infringers", p["min_items"], p["window_days"], p["grace_days"], p["lookback_days"])
+    key = (*key, manifest_known, ends_known)
+    return q.memo(key, compute)
 
 
 # ---- censored durations (obligations.md, "Censored durations") -------------------------------------------

@@ -76,7 +76,7 @@ METRICS: tuple[MetricDef, ...] = (
               _cols(_C, "received_at", "decided_solely_automated")),
     MetricDef("repeat_infringers_unsuspended", "count", "repeat",
               _cols(_SOR, "trader_id", "decision_ground", "application_date")
-              + _cols(_E, "trader_id", "action", "occurred_at")),
+              + _cols(_E, "trader_id", "action", "reason", "occurred_at")),
     MetricDef("recidivism_rate", "share", "recidivism",
               _cols(_SOR, "trader_id", "decision_ground", "application_date")
               + _cols(_E, "trader_id", "action", "occurred_at")),
@@ -281,7 +281,8 @@ def _complaints(book: MetricBook) -> Facts:
 
 
 def _repeat(book: MetricBook) -> Facts:
-    states = facts.repeat_infringer_states(book.q, book.settings.repeat_infringers)
+    states = facts.repeat_infringer_states(book.q, book.settings.repeat_infringers,
+                                           **facts.repeat_infringer_inputs(book.data))
     return {"repeat_infringers_unsuspended": sum(1 for s in states if s["state"] == "unsuspended")}
 
 

@@ -100,19 +100,25 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
         "Share (0 to 1) of decided complaints whose decision was reversed in full or in part above which the "
         "advisory WARN is given.",
     ("DSA-23.1-REPEAT-INFRINGER-SUSPENSION", "min_items"):
-        "Number of distinct illegal items (SoRs on illegal-content grounds; an item without item_id is its "
-        "statement's platform_uid) that makes a trader a repeat infringer.",
+        "Number of distinct illegal items (SoRs on illegal-content grounds, not reversed on complaint; an item "
+        "without item_id is its statement's platform_uid) that opens an episode (internal threshold).",
     ("DSA-23.1-REPEAT-INFRINGER-SUSPENSION", "window_days"):
         "Length in days of the rolling window in which min_items items must fall: on day d, the items dated "
-        "after d - window_days and up to d. Each item is dated by its first illegal SoR.",
+        "after d - window_days and up to d. Only items dated after the trader's last qualifying action count, "
+        "each dated by its first illegal SoR after it (internal threshold).",
     ("DSA-23.1-REPEAT-INFRINGER-SUSPENSION", "grace_days"):
-        "Days after the threshold date t* within which a SUSPENSION or TERMINATION must follow. Traders whose "
-        "t* falls in the last grace_days of the period are listed as pending and judged in the next period.",
+        "Days after the threshold date t* within which a SUSPENSION or TERMINATION for ILLEGAL_CONTENT or "
+        "HIDDEN_LINKS (or a first WARNING for those reasons) must follow: the episode's deadline. Episodes whose "
+        "deadline falls after period end are pending (internal threshold).",
+    ("DSA-23.1-REPEAT-INFRINGER-SUSPENSION", "lookback_days"):
+        "A WARNING closes an episode only when the trader had no WARNING for ILLEGAL_CONTENT or HIDDEN_LINKS in "
+        "the lookback_days before t* (exactly lookback_days before counts as within; internal threshold).",
     ("DSA-23.1-PRIOR-WARNING", "lookback_days"):
-        "Days before a suspension in which a WARNING to the same trader must have been given (exactly "
-        "lookback_days before is in time).",
+        "Days before a suspension in which a WARNING for ILLEGAL_CONTENT or HIDDEN_LINKS to the same trader must "
+        "have been given (exactly lookback_days before is in time; internal threshold).",
     ("DSA-23.1-SUSPENSION-DURATION", "min_days"):
-        "Shortest reasonable suspension, in calendar days from its start to ends_at. Shorter ones give WARN.",
+        "Shortest reasonable suspension for ILLEGAL_CONTENT or HIDDEN_LINKS, in calendar days from its start to "
+        "ends_at (internal threshold: Art. 23(1) sets no figure). Shorter ones give WARN.",
     ("DSA-23.2-UNFOUNDED-NOTIFIERS", "min_unfounded"):
         "Number of MANIFESTLY_UNFOUNDED notices from one notifier within window_days that gets it listed.",
     ("DSA-23.2-UNFOUNDED-NOTIFIERS", "window_days"):

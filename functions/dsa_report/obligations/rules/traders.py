@@ -2,39 +2,77 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from ...engine.context import Context
 from ...engine.outcome import Outcome, finish, metric, not_applicable
 from ...engine.registry import rule
-from ..facts import KYBC_ELEMENTS, STATES, kybc_gaps, kybc_scope, repeat_infringer_states
+from ...ingest.loaded import LoadedData
+from ..facts import (
+    KYBC_ELEMENTS,
+    MEASURE_REASONS,
+    STATES,
+    kybc_gaps,
+    kybc_scope,
+    repeat_infringer_inputs,
+    repeat_infringer_states,
+)
 from ..wording import num, pct, plural
+
+
+def _not_assessed(data: LoadedData) -> str:
+    """What the data did not let the rule see, as sentences for the message ('' when it saw everything)."""
+    notes = []
+    if data.missing("complaints", ("decision_puid", "outcome")):
+        notes.append("Reversals on complaint were not checked (no complaints with decision_puid and outcome).")
+    seen = repeat_infringer_inputs(data)
+    if not seen["manifest_known"]:
+        notes.append("Manifest illegality and the Art. 23(3) factors were not assessed (no manifestly_illegal "
+                     "column): every illegal SoR counts.")
+    if not seen["ends_known"]:
+        notes.append("Suspensions carry no ends_at: none was taken to cover period start.")
+    return "".join(" " + n for n in notes)
 
 
 @rule("repeat_infringer_suspension")
 def repeat_infringer_suspension(ctx: Context, p: dict) -> Outcome:
-    states = repeat_infringer_states(ctx.q, p)
-    counts = {s: sum(1 for x in states if x["state"] == s) for s in STATES}
-    in_scope = counts["compliant"] + counts["late"] + counts["unsuspended"]
-    failing = counts["late"] + counts["unsuspended"]
-    last = ctx.period.end - timedelta(days=p["grace_days"])
-    scope = (f"reaching {p['min_items']} illegal items within {p['window_days']} days with a threshold date "
-             f"between {ctx.period.start} and {last}")
-    pending = f"; {plural(counts['pending'], 'trader')} pending" if counts["pending"] else ""
-    if in_scope:
-        status = "FAIL" if failing else "PASS"
-        message = (f"Traders {scope}: {num(in_scope)}; suspended within {p['grace_days']} days: "
-                   f"{num(counts['compliant'])}, late: {num(counts['late'])}, "
-                   f"never: {num(counts['unsuspended'])}")
-    else:  # nothing in scope: pending traders are listed, not judged
-        status, message = "NOT_APPLICABLE", f"No trader {scope}"
+    episodes = repeat_infringer_states(ctx.q, p, **repeat_infringer_inputs(ctx.data))
+    counts = dict.fromkeys(STATES, 0)
+    for e in episodes:
+        counts[e["state"]] += 1
+    failing = sorted((e for e in episodes if e["state"] in ("late", "unsuspended")),
+                     key=lambda e: (e["state"] != "unsuspended", e["deadline"], e["trader_id"]))
+    pending = sorted((e for e in episodes if e["state"] == "pending"),
+                     key=lambda e: (e["deadline"], e["trader_id"]))
+    judged = len(episodes) - counts["pending"]
+    reached = (f"at least {p['min_items']} items removed as illegal within {p['window_days']} days "
+               f"(internal threshold)")
+    acted = f"warned, suspended or terminated within {p['grace_days']} days (internal)"
+    later = (f" {plural(counts['pending'], 'episode')} pending (deadline after period end)."
+             if counts["pending"] else "")
+    if failing:
+        traders = len({e["trader_id"] for e in failing})
+        carried = sum(1 for e in failing if e["carried_over"])
+        status = "FAIL"
+        message = (f"{plural(traders, 'trader')} had {reached} and {'was' if traders == 1 else 'were'} not "
+                   f"{acted}; review each case. Of {plural(judged, 'episode')} judged: "
+                   f"{num(counts['unsuspended'])} still without a suspension or termination at period end, "
+                   f"{num(counts['late'])} suspended or terminated late"
+                   f"{f'; {num(carried)} carried over from earlier periods' if carried else ''}.{later}")
+    elif judged:
+        status = "PASS"
+        message = (f"Every trader that had {reached} with a deadline in the period was {acted}: "
+                   f"{plural(judged, 'episode')} ({num(counts['compliant'])} suspended or terminated, "
+                   f"{num(counts['warned'])} warned first).{later}")
+    else:  # nothing judged: pending episodes are listed, not judged
+        status = "NOT_APPLICABLE"
+        message = (f"No trader had {reached} with a {p['grace_days']}-day deadline (internal) in the period, "
+                   f"and none was carried over without a suspension or termination.{later}")
     return finish(
         status,
-        f"{message}{pending}.",
+        message + _not_assessed(ctx.data),
         metric=metric("repeat_infringers_unsuspended", counts["unsuspended"], "count", "==", 0),
-        items=[x for x in states if x["state"] != "compliant"],
-        pending=[x for x in states if x["state"] == "pending"],
-        **{state: n for state, n in counts.items() if state != "pending"},
+        items=failing,
+        pending=pending,
+        states=counts,
     )
 
 
@@ -45,7 +83,8 @@ def prior_warning(ctx: Context, p: dict) -> Outcome:
         """
         SELECT s.action_id, s.trader_id, s.occurred_at, s.reason, NOT EXISTS (
                    SELECT 1 FROM enforcement_actions w
-                   WHERE w.trader_id = s.trader_id AND w.action = $warning AND w.occurred_at < s.occurred_at
+                   WHERE w.trader_id = s.trader_id AND w.action = $warning AND w.reason IN ($illegal, $hidden)
+                     AND w.occurred_at < s.occurred_at
                      AND CAST(w.occurred_at AS DATE) >= CAST(s.occurred_at AS DATE) - $lookback) AS unwarned
         FROM enforcement_actions s
         WHERE s.action = $suspension AND s.reason IN ($illegal, $hidden)
@@ -53,7 +92,7 @@ def prior_warning(ctx: Context, p: dict) -> Outcome:
         ORDER BY s.action_id
         """,
         {"start": start, "end": end, "warning": "WARNING", "suspension": "SUSPENSION",
-         "illegal": "ILLEGAL_CONTENT", "hidden": "HIDDEN_LINKS", "lookback": p["lookback_days"]},
+         "illegal": MEASURE_REASONS[0], "hidden": MEASURE_REASONS[1], "lookback": p["lookback_days"]},
     )
     if not rows:
         return not_applicable("No suspension for illegal content or hidden links took place in the period.")
@@ -61,8 +100,9 @@ def prior_warning(ctx: Context, p: dict) -> Outcome:
              if unwarned]
     return finish(
         "FAIL" if items else "PASS",
-        f"Suspensions for illegal content or hidden links in the period without a warning to the trader "
-        f"in the {p['lookback_days']} days before: {num(len(items))} of {num(len(rows))}.",
+        f"Suspensions for illegal content or hidden links in the period without a warning for illegal content "
+        f"or hidden links to the same trader in the {p['lookback_days']} days before (internal threshold): "
+        f"{num(len(items))} of {num(len(rows))}.",
         metric=metric("suspensions_without_prior_warning", len(items), "count", "==", 0),
         items=items,
     )
@@ -76,19 +116,21 @@ def suspension_duration(ctx: Context, p: dict) -> Outcome:
         SELECT action_id, trader_id, occurred_at, ends_at,
                date_diff('day', CAST(occurred_at AS DATE), CAST(ends_at AS DATE)) AS days
         FROM enforcement_actions
-        WHERE action = $suspension AND occurred_at >= $start AND occurred_at < $end
-        ORDER BY action_id
+        WHERE action = $suspension AND reason IN ($illegal, $hidden) AND occurred_at >= $start AND occurred_at < $end
+        ORDER BY days NULLS LAST, action_id
         """,
-        {"start": start, "end": end, "suspension": "SUSPENSION"},
+        {"start": start, "end": end, "suspension": "SUSPENSION", "illegal": MEASURE_REASONS[0],
+         "hidden": MEASURE_REASONS[1]},
     )
     if not rows:
-        return not_applicable("No suspension took place in the period.")
+        return not_applicable("No suspension for illegal content or hidden links took place in the period.")
     items = [{"action_id": a, "trader_id": t, "occurred_at": o, "ends_at": e, "days": d}
              for a, t, o, e, d in rows if d is not None and d < p["min_days"]]
     return finish(
         "WARN" if items else "PASS",
-        f"Suspensions in the period shorter than {p['min_days']} days (a reasonable period under "
-        f"Art. 23(1)): {num(len(items))} of {num(len(rows))}.",
+        f"Suspensions for illegal content or hidden links in the period shorter than {p['min_days']} days "
+        f"(internal threshold for the \"reasonable period\" of Art. 23(1), which sets no figure): "
+        f"{num(len(items))} of {num(len(rows))}, shortest first.",
         metric=metric("short_suspensions", len(items), "count", "==", 0),
         items=items,
     )
