@@ -210,36 +210,36 @@ def _sor(book: MetricBook) -> Facts:
 
 
 def _notices(book: MetricBook) -> Facts:
+    """Decision times are censored at period end (obligations.md, "Censored durations"): a notice undecided
+    then counts with its age, so the medians are lower bounds and exist whenever a notice was received."""
     start, end = book.bounds
     row = book.query(
-        """
+        f"""
         WITH n AS (
-            SELECT source_type, (epoch(decided_at) - epoch(received_at)) / 3600 AS hours
+            SELECT source_type, {facts.censored_hours("received_at", "decided_at")} AS hours,
+                   {facts.still_open("decided_at")} AS open
             FROM notices WHERE received_at >= $start AND received_at < $end)
-        SELECT count(*), count(hours), quantile_cont(hours, 0.5),
-               count(*) FILTER (WHERE source_type = $tf),
-               count(hours) FILTER (WHERE source_type = $tf),
-               quantile_cont(hours, 0.5) FILTER (WHERE source_type = $tf),
-               count(hours) FILTER (WHERE source_type = $a16),
+        SELECT count(*), count(*) FILTER (WHERE open), quantile_cont(hours, 0.5),
+               count(*) FILTER (WHERE source_type = $tf), quantile_cont(hours, 0.5) FILTER (WHERE source_type = $tf),
+               count(*) FILTER (WHERE source_type = $a16),
                quantile_cont(hours, 0.5) FILTER (WHERE source_type = $a16)
         FROM n
-        """,
-        {"start": start, "end": end, "tf": "SOURCE_TRUSTED_FLAGGER", "a16": "SOURCE_ARTICLE_16"},
+        """,  # noqa: S608 - fragments from code
+        {"start": start, "end": end, "period_end": end, "tf": "SOURCE_TRUSTED_FLAGGER", "a16": "SOURCE_ARTICLE_16"},
     )[0]
-    n, decided, median, tf_n, tf_decided, tf_median, a16_decided, a16_median = row
-    received, acked = facts.ack_counts(book.q, 24)
+    n, undecided, median, tf_n, tf_median, a16_n, a16_median = row
+    owed, acked, _ = facts.ack_counts(book.q, 24)
     backlog_days = book.settings.backlog_days
     return {
         "notice_count": n,
-        "notice_median_decision_hours":
-            median if decided else Null("no decided notice received in the period"),
+        "notice_median_decision_hours": median if n else Null("no notice received in the period"),
         "trusted_flagger_median_decision_hours":
-            tf_median if tf_decided else Null("no decided trusted-flagger notice received in the period"),
+            tf_median if tf_n else Null("no trusted-flagger notice received in the period"),
         "article16_median_decision_hours":
-            a16_median if a16_decided else Null("no decided Article 16 notice received in the period"),
-        "notice_ack_within_24h_share": share(acked, received, "notice"),
+            a16_median if a16_n else Null("no Article 16 notice received in the period"),
+        "notice_ack_within_24h_share": share(acked, owed, "notice owed a confirmation of receipt"),
         "notice_backlog_count": len(facts.backlog(book.q, backlog_days)),
-        "decided": decided, "trusted_flagger_notices": tf_n,
+        "undecided": undecided, "trusted_flagger_notices": tf_n, "article16_notices": a16_n,
     }
 
 
