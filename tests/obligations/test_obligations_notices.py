@@ -345,17 +345,35 @@ def test_complaint_median_thresholds(days, status):
     assert result.metric["value"] == pytest.approx(days)
 
 
-def test_complaint_timeliness_counts_complaints_received_in_the_period():
+def test_complaint_timeliness_counts_undecided_complaints_with_their_age_at_period_end():
     rows = [
-        complaint("C0", "2025-06-30 23:59:59", decided_after_days=100),  # before the period
+        complaint("C0", "2025-06-30 23:59:59", decided_after_days=100),  # before the period, decided
         complaint("C1", "2025-07-01 00:00:00", decided_after_days=2),
-        complaint("C2", "2025-12-31 23:59:59", decided_after_days=20),  # decided after period end: counts
+        complaint("C2", "2025-12-30 00:00:00", decided_after_days=20),  # decided after period end: 2 days then
         complaint("C3", "2026-01-01 00:00:00", decided_after_days=100),  # after the period
-        complaint("C4", "2025-08-01"),  # undecided: not in the median
+        complaint("C4", "2025-12-01"),  # undecided: 31 days at period end
+        complaint("C5", "2025-12-01", decided_after_days=40),  # decided after period end: 31 days then
     ]
     result = complaints("DSA-20-COMPLAINT-TIMELINESS", rows)
-    assert result.metric["value"] == pytest.approx(11) and result.status == "WARN"  # median of 2 and 20
-    assert [i["complaint_id"] for i in items(result)] == ["C2"]  # longer than fail_median_days
+    assert result.metric["value"] == pytest.approx(16.5) and result.status == "FAIL"  # median of 2, 2, 31, 31
+    assert "a lower bound: the 3 undecided at period end count with their age then" in result.message
+
+
+def test_complaint_evidence_is_the_oldest_undecided_complaints():
+    rows = [
+        complaint("C1", "2025-08-01", decided_after_days=1),
+        complaint("OLD", "2025-03-01"),  # received before the period, still undecided: listed first
+        complaint("U2", "2025-11-01"),
+        complaint("U1", "2025-11-01"),  # same age: by id
+        complaint("NEW", "2025-12-28"),  # 4 days old at period end: pending, not offending
+        complaint("DONE", "2025-03-01", decided_after_days=30),
+    ]
+    result = complaints("DSA-20-COMPLAINT-TIMELINESS", rows)
+    assert [(i["complaint_id"], round(i["age_days"])) for i in items(result)] == [
+        ("OLD", 306), ("U1", 61), ("U2", 61)]
+    assert result.evidence["pending"]["count"] == 1
+    assert result.evidence["pending"]["sample"][0]["complaint_id"] == "NEW"
+    assert "3 complaints undecided at period end and older than 7 days" in result.message
 
 
 def test_complaints_decided_solely_by_automated_means_fail():
@@ -368,6 +386,23 @@ def test_complaints_decided_solely_by_automated_means_fail():
     assert result.status == "FAIL" and [i["complaint_id"] for i in items(result)] == ["C1"]
     assert result.metric["value"] == 1
     assert complaints("DSA-20.6-HUMAN-REVIEW", rows[1:]).status == "PASS"
+
+
+def test_a_decided_complaint_without_automation_flag_is_unknown_never_human():
+    rows = [
+        complaint("C1", "2025-08-01", decided_after_days=1, decided_solely_automated=False),
+        complaint("C2", "2025-08-01", decided_after_days=1),  # decided, flag null: unknown
+        complaint("C3", "2025-08-02", decided_after_days=1),
+        complaint("C4", "2025-08-03"),  # not decided yet: nothing to know
+    ]
+    result = complaints("DSA-20.6-HUMAN-REVIEW", rows)
+    assert result.status == "WARN" and [i["complaint_id"] for i in items(result)] == ["C2", "C3"]
+    assert "2 decided without saying whether a person took part" in result.message
+    automated = [complaint("C5", "2025-08-01", decided_after_days=1, decided_solely_automated=True)]
+    result = complaints("DSA-20.6-HUMAN-REVIEW", rows + automated)
+    assert result.status == "FAIL" and [i["complaint_id"] for i in items(result)] == ["C5"]
+    assert result.evidence["unknown_automation"] == 2
+    assert complaints("DSA-20.6-HUMAN-REVIEW", [rows[0], rows[3]]).status == "PASS"
 
 
 def test_reversal_rate_exactly_at_warn_rate_passes():

@@ -244,28 +244,30 @@ def _notices(book: MetricBook) -> Facts:
 
 
 def _complaints(book: MetricBook) -> Facts:
+    """Resolution days are hours/24, censored at period end like the notices' decision hours."""
     start, end = book.bounds
-    n, decided, median_days, reversed_, outcome_known, automated = book.query(
-        """
+    n, undecided, median_hours, reversed_, outcome_known, automated = book.query(
+        f"""
         WITH c AS (
-            SELECT *, (epoch(decided_at) - epoch(received_at)) / 86400 AS days
+            SELECT *, {facts.censored_hours("received_at", "decided_at")} AS hours,
+                   {facts.still_open("decided_at")} AS open
             FROM complaints WHERE received_at >= $start AND received_at < $end)
-        SELECT count(*), count(days), quantile_cont(days, 0.5),
+        SELECT count(*), count(*) FILTER (WHERE open), quantile_cont(hours, 0.5),
                count(*) FILTER (WHERE outcome IN ($reversed, $partial)),
                count(*) FILTER (WHERE outcome IN ($upheld, $reversed, $partial)),
                count(*) FILTER (WHERE decided_solely_automated)
         FROM c
-        """,
-        {"start": start, "end": end, "upheld": "DECISION_UPHELD", "reversed": "DECISION_REVERSED",
-         "partial": "DECISION_PARTIALLY_REVERSED"},
+        """,  # noqa: S608 - fragments from code
+        {"start": start, "end": end, "period_end": end, "upheld": "DECISION_UPHELD",
+         "reversed": "DECISION_REVERSED", "partial": "DECISION_PARTIALLY_REVERSED"},
     )[0]
     return {
         "complaint_count": n,
         "complaint_median_resolution_days":
-            median_days if decided else Null("no decided complaint received in the period"),
+            median_hours / 24 if n else Null("no complaint received in the period"),
         "complaint_reversal_rate": share(reversed_, outcome_known, "decided complaint"),
         "complaint_solely_automated_count": automated,
-        "decided": decided,
+        "undecided": undecided,
     }
 
 
