@@ -127,16 +127,44 @@ def test_notice_metrics():
         ),
         notice("N2", "2025-07-01 00:00", decided_after_hours=20, acknowledged_at=ts("2025-07-02 00:00:01")),
         notice("N3", "2025-07-01 00:00", decided_after_hours=40),
-        notice("N4", "2025-12-01 00:00"),  # undecided, older than 7 days at period end
-        notice("N5", "2025-12-30 00:00"),  # undecided, too recent for the backlog
+        notice("N4", "2025-12-01 00:00"),  # undecided, older than 7 days at period end: 744 hours then
+        notice("N5", "2025-12-30 00:00"),  # undecided, too recent for the backlog: 48 hours then
     ]
     values = {k: v["value"] for k, v in compute_metrics(make_data({"notices": rows}), H2).items()}
     assert values["notice_count"] == 5
-    assert values["notice_median_decision_hours"] == 20
+    assert values["notice_median_decision_hours"] == 40  # censored: median of 10, 20, 40, 744, 48
     assert values["trusted_flagger_median_decision_hours"] == 10
-    assert values["article16_median_decision_hours"] == 30
+    assert values["article16_median_decision_hours"] == 44  # median of 20, 40, 744, 48
     assert values["notice_ack_within_24h_share"] == pytest.approx(1 / 5)
     assert values["notice_backlog_count"] == 1  # N4; N5 is only a day old
+
+
+def test_notice_medians_are_censored_at_period_end_and_exist_with_nothing_decided():
+    tf = {"source_type": "SOURCE_TRUSTED_FLAGGER"}
+    rows = [
+        notice("T1", "2025-12-31 12:00", decided_after_hours=100, **tf),  # decided after period end: 12 hours
+        notice("A1", "2025-12-31 00:00"),  # undecided: 24 hours
+    ]
+    values = {k: v["value"] for k, v in compute_metrics(make_data({"notices": rows}), H2).items()}
+    assert values["notice_median_decision_hours"] == 18
+    assert values["trusted_flagger_median_decision_hours"] == 12
+    assert values["article16_median_decision_hours"] == 24
+    empty = compute_metrics(make_data({"notices": [notice("N0", "2025-01-01", decided_after_hours=1)]}), H2)
+    assert empty["trusted_flagger_median_decision_hours"] == {
+        "value": None, "unit": "hours", "reason": "no trusted-flagger notice received in the period"}
+
+
+def test_ack_metric_counts_only_notices_owed_a_confirmation():
+    acked = {"acknowledged_at": ts("2025-07-01 01:00")}
+    rows = [
+        notice("N1", "2025-07-01 00:00", notifier_contact_provided=True, **acked),
+        notice("N2", "2025-07-01 00:00", notifier_contact_provided=None),  # unknown: owed, not acknowledged
+        notice("N3", "2025-07-01 00:00", notifier_contact_provided=False),  # no contact details: not owed
+    ]
+    assert compute_metric(make_data({"notices": rows}), H2, "notice_ack_within_24h_share")["value"] == 0.5
+    nobody = make_data({"notices": rows[2:]})
+    assert compute_metric(nobody, H2, "notice_ack_within_24h_share") == {
+        "value": None, "unit": "share", "reason": "no notice owed a confirmation of receipt in the period"}
 
 
 def test_backlog_metric_follows_the_timeliness_parameter():
@@ -166,7 +194,7 @@ def test_complaint_metrics():
     ]  # before the period
     values = {k: v["value"] for k, v in compute_metrics(make_data({"complaints": rows}), H2).items()}
     assert values["complaint_count"] == 4
-    assert values["complaint_median_resolution_days"] == 4.5
+    assert values["complaint_median_resolution_days"] == 7.25  # 2, 4.5, 10 and C4's 153 days at period end
     assert values["complaint_reversal_rate"] == pytest.approx(2 / 3)
     assert values["complaint_solely_automated_count"] == 1
 

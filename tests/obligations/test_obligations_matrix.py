@@ -161,6 +161,10 @@ def rich_tables() -> dict[str, list[dict]]:
                    acknowledged_at=ts("2025-08-10 08:30"), notifier_id="X2"),
             notice("N3", "2025-08-11 08:00", decided_after_hours=5, outcome="MANIFESTLY_UNFOUNDED",
                    acknowledged_at=ts("2025-08-11 08:01"), notifier_id="X2", **tf),
+            # Art. 22 compares trusted flaggers with others within a category holding at least 10 of each
+            *(notice(f"P{n:02d}", "2025-09-01 08:00", decided_after_hours=4 + 4 * (n % 2), outcome="NO_ACTION",
+                     acknowledged_at=ts("2025-09-01 09:00"), category="STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+                     **(tf if n % 2 == 0 else {})) for n in range(20)),
         ],
         "complaints": [
             {"complaint_id": "C1", "received_at": ts("2025-08-01"), "decided_at": ts("2025-08-03"),

@@ -128,6 +128,8 @@ NOTICES = Dataset(
         Column("item_id"),
         Column("trader_id"),
         Column("outcome", allowed=_enum("ACTION_TAKEN", "NO_ACTION", "MANIFESTLY_UNFOUNDED", "PENDING")),
+        Column("notifier_contact_provided", "bool"),  # optional (v2): Art. 16(4) owes a confirmation only then
+        Column("member_state"),  # optional (v2): ISO alpha-2 of the notifier (transparency-report template)
         Column("action_basis", allowed=_enum("ILLEGAL_CONTENT", "INCOMPATIBLE_CONTENT")),
         Column("automated_decision", allowed=AUTOMATED_DECISIONS),
     ),

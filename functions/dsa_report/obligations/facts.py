@@ -20,18 +20,25 @@ KYBC_REQUIRED = ("kyc_contact", "kyc_id_document", "kyc_payment_account", "kyc_s
 KYBC_ELEMENTS = (*KYBC_REQUIRED, "kyc_trade_register")
 
 
-def ack_counts(q: Query, hours: float) -> tuple[int, int]:
-    """(notices received in the period, of which acknowledged within `hours`); shared with the metric
-    notice_ack_within_24h_share."""
+# Art. 16(4) owes a confirmation of receipt only to a notifier who gave electronic contact details. The column
+# is optional: absent from the input it is NULL on every row, and null counts as given, so every notice is owed.
+ACK_OWED = "notifier_contact_provided IS NOT FALSE"
+
+
+def ack_counts(q: Query, hours: float) -> tuple[int, int, int]:
+    """(notices received in the period that are owed a confirmation, of which acknowledged within `hours`,
+    notices whose notifier gave no contact details); shared with the metric notice_ack_within_24h_share."""
     start, end = q.bounds
 
-    def compute() -> tuple[int, int]:
+    def compute() -> tuple[int, int, int]:
         return q.query(
-            """
-            SELECT count(*), count(*) FILTER (WHERE acknowledged_at IS NOT NULL
-                                              AND epoch(acknowledged_at) - epoch(received_at) <= $seconds)
+            f"""
+            SELECT count(*) FILTER (WHERE {ACK_OWED}),
+                   count(*) FILTER (WHERE {ACK_OWED} AND acknowledged_at IS NOT NULL
+                                    AND epoch(acknowledged_at) - epoch(received_at) <= $seconds),
+                   count(*) FILTER (WHERE NOT ({ACK_OWED}))
             FROM notices WHERE received_at >= $start AND received_at < $end
-            """,
+            """,  # noqa: S608 - fragments from code
             {"start": start, "end": end, "seconds": float(hours) * 3600},
         )[0]
 
@@ -40,18 +47,19 @@ def ack_counts(q: Query, hours: float) -> tuple[int, int]:
 
 def backlog(q: Query, backlog_days: int) -> list[tuple]:
     """(notice_id, received_at, category) of the notices undecided at period end and more than
-    `backlog_days` calendar days old on the period's last day; shared with the metric notice_backlog_count."""
+    `backlog_days` calendar days old on the period's last day, oldest first (ties by id); shared with the
+    metric notice_backlog_count."""
     cutoff = datetime.combine(q.period.end - timedelta(days=backlog_days), time.min)
     _, end = q.bounds
 
     def compute() -> list[tuple]:
         return q.query(
-            """
+            f"""
             SELECT notice_id, received_at, category FROM notices
-            WHERE received_at < $cutoff AND (decided_at IS NULL OR decided_at >= $end)
-            ORDER BY notice_id
-            """,
-            {"cutoff": cutoff, "end": end},
+            WHERE received_at < $cutoff AND {still_open("decided_at")}
+            ORDER BY received_at, notice_id
+            """,  # noqa: S608 - fragment from code
+            {"cutoff": cutoff, "period_end": end},
         )
 
     return q.memo(("notice_backlog", backlog_days), compute)

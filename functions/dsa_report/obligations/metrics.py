@@ -221,62 +221,64 @@ def _sor(book: MetricBook) -> Facts:
 
 
 def _notices(book: MetricBook) -> Facts:
+    """Decision times are censored at period end (obligations.md, "Censored durations"): a notice undecided
+    then counts with its age, so the medians are lower bounds and exist whenever a notice was received."""
     start, end = book.bounds
     row = book.query(
-        """
+        f"""
         WITH n AS (
-            SELECT source_type, (epoch(decided_at) - epoch(received_at)) / 3600 AS hours
+            SELECT source_type, {facts.censored_hours("received_at", "decided_at")} AS hours,
+                   {facts.still_open("decided_at")} AS open
             FROM notices WHERE received_at >= $start AND received_at < $end)
-        SELECT count(*), count(hours), quantile_cont(hours, 0.5),
-               count(*) FILTER (WHERE source_type = $tf),
-               count(hours) FILTER (WHERE source_type = $tf),
-               quantile_cont(hours, 0.5) FILTER (WHERE source_type = $tf),
-               count(hours) FILTER (WHERE source_type = $a16),
+        SELECT count(*), count(*) FILTER (WHERE open), quantile_cont(hours, 0.5),
+               count(*) FILTER (WHERE source_type = $tf), quantile_cont(hours, 0.5) FILTER (WHERE source_type = $tf),
+               count(*) FILTER (WHERE source_type = $a16),
                quantile_cont(hours, 0.5) FILTER (WHERE source_type = $a16)
         FROM n
-        """,
-        {"start": start, "end": end, "tf": "SOURCE_TRUSTED_FLAGGER", "a16": "SOURCE_ARTICLE_16"},
+        """,  # noqa: S608 - fragments from code
+        {"start": start, "end": end, "period_end": end, "tf": "SOURCE_TRUSTED_FLAGGER", "a16": "SOURCE_ARTICLE_16"},
     )[0]
-    n, decided, median, tf_n, tf_decided, tf_median, a16_decided, a16_median = row
-    received, acked = facts.ack_counts(book.q, 24)
+    n, undecided, median, tf_n, tf_median, a16_n, a16_median = row
+    owed, acked, _ = facts.ack_counts(book.q, 24)
     backlog_days = book.settings.backlog_days
     return {
         "notice_count": n,
-        "notice_median_decision_hours":
-            median if decided else Null("no decided notice received in the period"),
+        "notice_median_decision_hours": median if n else Null("no notice received in the period"),
         "trusted_flagger_median_decision_hours":
-            tf_median if tf_decided else Null("no decided trusted-flagger notice received in the period"),
+            tf_median if tf_n else Null("no trusted-flagger notice received in the period"),
         "article16_median_decision_hours":
-            a16_median if a16_decided else Null("no decided Article 16 notice received in the period"),
-        "notice_ack_within_24h_share": share(acked, received, "notice"),
+            a16_median if a16_n else Null("no Article 16 notice received in the period"),
+        "notice_ack_within_24h_share": share(acked, owed, "notice owed a confirmation of receipt"),
         "notice_backlog_count": len(facts.backlog(book.q, backlog_days)),
-        "decided": decided, "trusted_flagger_notices": tf_n,
+        "undecided": undecided, "trusted_flagger_notices": tf_n, "article16_notices": a16_n,
     }
 
 
 def _complaints(book: MetricBook) -> Facts:
+    """Resolution days are hours/24, censored at period end like the notices' decision hours."""
     start, end = book.bounds
-    n, decided, median_days, reversed_, outcome_known, automated = book.query(
-        """
+    n, undecided, median_hours, reversed_, outcome_known, automated = book.query(
+        f"""
         WITH c AS (
-            SELECT *, (epoch(decided_at) - epoch(received_at)) / 86400 AS days
+            SELECT *, {facts.censored_hours("received_at", "decided_at")} AS hours,
+                   {facts.still_open("decided_at")} AS open
             FROM complaints WHERE received_at >= $start AND received_at < $end)
-        SELECT count(*), count(days), quantile_cont(days, 0.5),
+        SELECT count(*), count(*) FILTER (WHERE open), quantile_cont(hours, 0.5),
                count(*) FILTER (WHERE outcome IN ($reversed, $partial)),
                count(*) FILTER (WHERE outcome IN ($upheld, $reversed, $partial)),
                count(*) FILTER (WHERE decided_solely_automated)
         FROM c
-        """,
-        {"start": start, "end": end, "upheld": "DECISION_UPHELD", "reversed": "DECISION_REVERSED",
-         "partial": "DECISION_PARTIALLY_REVERSED"},
+        """,  # noqa: S608 - fragments from code
+        {"start": start, "end": end, "period_end": end, "upheld": "DECISION_UPHELD",
+         "reversed": "DECISION_REVERSED", "partial": "DECISION_PARTIALLY_REVERSED"},
     )[0]
     return {
         "complaint_count": n,
         "complaint_median_resolution_days":
-            median_days if decided else Null("no decided complaint received in the period"),
+            median_hours / 24 if n else Null("no complaint received in the period"),
         "complaint_reversal_rate": share(reversed_, outcome_known, "decided complaint"),
         "complaint_solely_automated_count": automated,
-        "decided": decided,
+        "undecided": undecided,
     }
 
 
