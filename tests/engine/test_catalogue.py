@@ -21,7 +21,7 @@ CONTRACT = {  # id: (article, tiers as written, default parameters) from contrac
         "HOSTING+",
         {"warn_median_hours": 24, "fail_median_hours": 72, "backlog_days": 7},
     ),
-    "DSA-22-TRUSTED-FLAGGER-PRIORITY": ("22", "PLATFORM+", {"max_ratio": 0.5}),
+    "DSA-22-TRUSTED-FLAGGER-PRIORITY": ("22", "PLATFORM+", {"max_ratio": 0.5, "min_notices": 10}),
     "DSA-20-COMPLAINT-TIMELINESS": ("20(4)", "PLATFORM+", {"warn_median_days": 7, "fail_median_days": 14}),
     "DSA-20.6-HUMAN-REVIEW": ("20(6)", "PLATFORM+", {}),
     "DSA-20-REVERSAL-RATE": ("20(4)", "PLATFORM+", {"warn_rate": 0.25}),

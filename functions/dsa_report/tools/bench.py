@@ -151,7 +151,8 @@ def phase_pandas(data: Path) -> dict:
     notices = pd.concat(pd.read_json(f, lines=True) for f in found["jsonl"]["notices"])
     received = pd.to_datetime(notices["received_at"], utc=True).dt.tz_localize(None)
     decided = pd.to_datetime(notices["decided_at"], utc=True).dt.tz_localize(None)
-    took = (decided - received)[(received >= start) & (received < end) & decided.notna()]
+    # censored at period end, as the run: a notice undecided then counts with its age then
+    took = (decided.where(decided < end, end) - received)[(received >= start) & (received < end)]
     events = pd.concat(pd.read_parquet(f, columns=["item_id", "event", "occurred_at", "hidden_link"])
                        for f in found["parquet"]["listing_events"])
     hidden = set(events.loc[events["hidden_link"].fillna(False).astype(bool), "item_id"])

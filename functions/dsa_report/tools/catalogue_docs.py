@@ -89,8 +89,12 @@ PARAMETER_MEANINGS: dict[tuple[str, str], str] = {
         "A notice still undecided at period end and received more than this many calendar days before it is "
         "backlog, listed in the evidence.",
     ("DSA-22-TRUSTED-FLAGGER-PRIORITY", "max_ratio"):
-        "Highest acceptable ratio of the trusted flaggers' median decision time to that of Article 16 notices. "
-        "Above it: WARN; when trusted flaggers wait longer than the others: FAIL.",
+        "Highest acceptable ratio of the trusted flaggers' median decision hours to those of Article 16 notices "
+        "(censored at period end), per category, weighted by the category's trusted-flagger notices. Above it: "
+        "WARN; above 1 (trusted flaggers wait longer than the others): FAIL.",
+    ("DSA-22-TRUSTED-FLAGGER-PRIORITY", "min_notices"):
+        "Trusted-flagger notices and Article 16 notices a category needs, at least this many of each, to be "
+        "compared; when no category has enough: INSUFFICIENT_DATA.",
     ("DSA-20-COMPLAINT-TIMELINESS", "warn_median_days"):
         "Median resolution time (days, hours/24, from received_at to decided_at) above which the finding is WARN.",
     ("DSA-20-COMPLAINT-TIMELINESS", "fail_median_days"):
