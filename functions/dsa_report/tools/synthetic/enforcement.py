@@ -2,11 +2,16 @@
 
 The background is a platform that applies its penalty policy: penalty points for illegal items, and every
 background trader that reaches 3 illegal items within 90 days (threshold date t*, as in DSA-23.1) is warned
-at its previous item and suspended 1 to 11 days after t*. Only the planted traders of `roles` break the rules,
-plus three hidden-link traders that get no HIDDEN_LINKS penalty.
+at its previous item and suspended 1 to 11 days after t*; a trader that reaches the threshold again with
+items dated after that suspension (a new episode, as DSA-23.1 v2 counts them) is warned and suspended again. Only the
+planted traders of `roles` break the rules, plus three hidden-link traders that get no HIDDEN_LINKS penalty.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
+from itertools import groupby
+from operator import itemgetter
 
 import duckdb
 
@@ -35,16 +40,25 @@ SELECT trader_id FROM (SELECT trader_id, min(hash(seq, seed(), 'unpenalised')) A
 ORDER BY h, trader_id LIMIT $n
 """
 
+_BACKGROUND_ITEMS = """
+SELECT trader_id, min(app_ts)::DATE AS d FROM sor_base
+WHERE ground_illegal AND copy_no = 0 AND trader_id IN (SELECT trader_id FROM t_star)
+  AND NOT list_contains($planted, trader_id)
+GROUP BY trader_id, item_id ORDER BY trader_id, d
+"""
+
 _BACKGROUND = """
 INSERT INTO actions BY NAME
 WITH suspended AS (
-  SELECT trader_id, t_star, previous_item,
-    t_star + to_days(1 + (hash(trader_id, seed(), 'grace') % 11)::INTEGER) + INTERVAL 10 HOUR AS starts,
-    to_days(30 * (1 + (hash(trader_id, seed(), 'length') % 3)::INTEGER)) AS span
-  FROM t_star WHERE NOT list_contains($planted, trader_id)
+  SELECT m.trader_id, m.episode, m.t_star, t.previous_item,
+    m.t_star + to_days(1 + (hash(m.trader_id, m.episode::INTEGER, seed(), 'grace') % 11)::INTEGER) + INTERVAL 10 HOUR
+      AS starts,
+    to_days(30 * (1 + (hash(m.trader_id, m.episode::INTEGER, seed(), 'length') % 3)::INTEGER)) AS span
+  FROM background_episodes m JOIN t_star t USING (trader_id)
 )
 SELECT trader_id, 'WARNING' AS action, 'ILLEGAL_CONTENT' AS reason, NULL::BIGINT AS points,
-  coalesce(previous_item + INTERVAL 6 HOUR, t_star + INTERVAL 2 HOUR) AS occurred_at, NULL::TIMESTAMP AS ends_at
+  CASE WHEN episode = 0 THEN coalesce(previous_item + INTERVAL 6 HOUR, t_star + INTERVAL 2 HOUR)
+       ELSE t_star + INTERVAL 2 HOUR END AS occurred_at, NULL::TIMESTAMP AS ends_at
 FROM suspended
 UNION ALL
 SELECT trader_id, 'SUSPENSION', 'ILLEGAL_CONTENT', NULL, starts, starts + span FROM suspended WHERE starts < pe_end()
@@ -118,7 +132,8 @@ def build(con: duckdb.DuckDBPyConnection, world: World, planted: Cast) -> dict[s
     con.execute("CREATE TABLE actions (trader_id VARCHAR, action VARCHAR, reason VARCHAR, points BIGINT,"
                 " occurred_at TIMESTAMP, ends_at TIMESTAMP)")
     repeat = [*planted.compliant, *planted.late, *planted.unsuspended, *planted.pending]
-    con.execute(_BACKGROUND, {"planted": repeat, "unpenalised": unpenalised})
+    _background_episodes(con, repeat)
+    con.execute(_BACKGROUND, {"unpenalised": unpenalised})
     con.executemany("INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?)",
                     [[a.trader_id, a.action, a.reason, a.points, a.occurred_at, a.ends_at] for a in planted.actions])
     con.execute(_NUMBERED)
@@ -130,6 +145,28 @@ def build(con: duckdb.DuckDBPyConnection, world: World, planted: Cast) -> dict[s
         "unverified": list(missing),
     })
     return {"hidden_link_unpenalised_traders": unpenalised, **_repeat_infringers(con, world)}
+
+
+def _background_episodes(con: duckdb.DuckDBPyConnection, planted: list[str]) -> None:
+    """`background_episodes(trader_id, episode, t_star)`: every threshold date of a background trader, each
+    counted over its items dated after the suspension that closed the previous episode (the grace and the
+    suspension's start are the same hash as in `_BACKGROUND`, so both agree on when it closed)."""
+    rows = con.execute(_BACKGROUND_ITEMS, {"planted": planted}).fetchall()
+    episodes = []
+    for trader_id, group in groupby(rows, key=itemgetter(0)):
+        days = [d for _, d in group]
+        after, episode = None, 0
+        while True:
+            dated = [d for d in days if after is None or d > after]
+            t_star = next((d for i, d in enumerate(dated) if i >= 2 and (d - dated[i - 2]).days < 90), None)
+            if t_star is None:
+                break
+            episodes.append((trader_id, episode, t_star))
+            (grace,) = con.execute("SELECT 1 + hash(?, ?::INTEGER, seed(), 'grace') % 11",
+                                   [trader_id, episode]).fetchone()
+            after, episode = t_star + timedelta(days=int(grace)), episode + 1
+    con.execute("CREATE TABLE background_episodes (trader_id VARCHAR, episode INTEGER, t_star DATE)")
+    con.executemany("INSERT INTO background_episodes VALUES (?, ?, ?)", episodes)
 
 
 def _repeat_infringers(con: duckdb.DuckDBPyConnection, world: World) -> dict[str, object]:
