@@ -214,13 +214,19 @@ class Environment:
 
 
 def _emitted(stdout: str, name: str) -> float | None:
-    """The value of metric `name` in the CloudWatch EMF lines Powertools printed."""
+    """The value of metric `name` in the CloudWatch EMF lines Powertools printed, counted only when it is where
+    UnreadableFilesAlarm looks: namespace DSAReport, the one dimension service=dsa-report."""
     for line in stdout.splitlines():
         with contextlib.suppress(ValueError):
             doc = json.loads(line)
-            if isinstance(doc, dict) and "_aws" in doc and name in doc:
-                value = doc[name]
-                return float(value[0] if isinstance(value, list) else value)
+            if not (isinstance(doc, dict) and "_aws" in doc and name in doc):
+                continue
+            [directive] = doc["_aws"]["CloudWatchMetrics"]
+            if (directive["Namespace"], directive["Dimensions"], doc.get("service")) != (
+                    "DSAReport", [["service"]], "dsa-report"):
+                return None
+            value = doc[name]
+            return float(value[0] if isinstance(value, list) else value)
     return None
 
 
