@@ -45,6 +45,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                           progress=lambda step, fields: logger.info(step, extra=fields))
     for status, count in result.counts.items():
         metrics.add_metric(name=f"Findings{status.title().replace('_', '')}", unit=MetricUnit.Count, value=count)
+    unreadable = sum(len(q.get("unreadable_files", [])) for q in result.document["data_quality"].values())
+    metrics.add_metric(name="UnreadableFiles", unit=MetricUnit.Count, value=unreadable)  # UnreadableFilesAlarm
     sent = sum(1 for d in result.deliveries if d.status == SENT)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=sent)
     failed = [d for d in result.deliveries if d.status == FAILED]

@@ -126,6 +126,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
             con = open_engine(workdir, settings)
             data = loader.load(collected, con, platform_names=config.names_in_data, now=request.now,
                                  release=lambda files: sources.cleanup(files, workdir),
+                                 unreadable_tolerance=config.unreadable_tolerance,
                                  progress=lambda name, info, q: say("dataset", {
                                      "dataset": name, "files": info.files, "rows": info.rows,
                                      "quarantined": q.quarantined_rows}))

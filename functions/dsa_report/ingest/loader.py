@@ -7,6 +7,11 @@ Files of one dataset are grouped by format and header, and each group is read by
 so one corrupt gzip or non-UTF-8 file is named and the rest still loads; a JSONL file is then read once
 more as text line by line, so a malformed line or a value unlike the type DuckDB sampled is quarantined
 instead of losing the file. A file lacking a required column has every row quarantined.
+
+Only the file's own faults make it unreadable. Running out of memory (DuckDB's OutOfMemoryException, which
+also says the spill folder is full), a disk full or failing, permission denied, an interrupted or broken
+database: these are the run's, not the file's, and are raised (`_raise_if_not_the_file`); naming the file
+unreadable would report on part of the data as if it were the input's fault.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,6 +43,7 @@ from .contract import (
     create_table_sql,
     create_types_sql,
 )
+from .errors import FATAL_ERRNOS, fatal
 from .loaded import DatasetInfo, LoadedData
 from .sources import Collected, DataFile
 
@@ -69,10 +76,23 @@ EU_MEMBER_STATES = frozenset((
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
     "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ))
+# DuckDB errors that are never a file's fault; an IOException is the file's (a corrupt gzip) unless it carries
+# the text of a machine error (DuckDB words a failed write or open with strerror: "No space left on device")
+_NOT_THE_FILE = (duckdb.OutOfMemoryException, duckdb.InterruptException, duckdb.FatalException,
+                 duckdb.InternalException)
+_MACHINE_TEXTS = tuple(sorted(os.strerror(code) for code in FATAL_ERRNOS))
 
 
 class UnreadableFile(Exception):
     """A file no reader can open (bad compression, encoding, structure); the run goes on without it."""
+
+
+def _raise_if_not_the_file(exc: BaseException) -> None:
+    """Re-raise `exc` when it is the run's failure (memory, disk, access, the database), not the file's."""
+    if isinstance(exc, _NOT_THE_FILE) or fatal(exc):
+        raise exc
+    if isinstance(exc, duckdb.IOException) and any(text in str(exc) for text in _MACHINE_TEXTS):
+        raise exc
 
 
 @dataclass
@@ -94,14 +114,18 @@ class _Quality:
     quarantined_rows: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     examples: list[dict] = field(default_factory=list)
-    unreadable_files: list[dict] = field(default_factory=list)
+    unreadable_files: list[dict] = field(default_factory=list)  # file, reason, bytes
+    bytes: int = 0  # bytes of the files read
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def unreadable(self, f: DataFile, reason: str) -> None:
+        self.unreadable_files.append({"file": f.origin, "reason": reason, "bytes": f.size})
 
     def to_json(self) -> dict[str, Any]:
         return {
             "files": self.files, "rows": self.rows, "quarantined_rows": self.quarantined_rows,
             "reasons": dict(sorted(self.reasons.items())), "examples": self.examples[:MAX_EXAMPLES],
-            "unreadable_files": self.unreadable_files, **self.extra,
+            "unreadable_files": self.unreadable_files, "bytes": self.bytes, **self.extra,
         }
 
 
@@ -130,12 +154,15 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
 
 def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names: Iterable[str] | None,
          progress=None, now: datetime | None = None,
-         release: Callable[[list[DataFile]], object] | None = None) -> LoadedData:
+         release: Callable[[list[DataFile]], object] | None = None,
+         unreadable_tolerance: float = 0.0) -> LoadedData:
     """Load every dataset of the contract (a missing one becomes an empty table with files=0).
 
     `platform_names`: the SoR platform_name values to keep (None keeps every platform). A timestamp more
     than a day after `now` (the run time) is quarantined as a future timestamp. `release` is called with a
     dataset's files once they are loaded (the pipeline deletes its local copies: /tmp is finite).
+    `unreadable_tolerance`: the share of a dataset's bytes that may be unreadable before the obligations
+    needing it are INSUFFICIENT_DATA (`LoadedData.missing`).
     """
     latest = (now or datetime.now(UTC)).replace(tzinfo=None) + timedelta(days=1)
     keep = None if platform_names is None else list(platform_names)
@@ -145,13 +172,15 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
         collected.wait(name)  # the next datasets may still be downloading meanwhile
         q = _Quality()
         for bad in collected.unreadable.get(name, []):
-            q.unreadable_files.append({"file": bad.origin, "reason": bad.reason})
+            q.unreadable_files.append({"file": bad.origin, "reason": bad.reason, "bytes": bad.size})
         if collected.ignored.get(name):
             q.extra["ignored_files"] = collected.ignored[name]
         info = _load_dataset(con, dataset, collected.files.get(name, []), q,
                              keep if dataset is STATEMENTS_OF_REASONS else None, latest)
         if release:
             release(collected.files.get(name, []))
+        info.unreadable_files = len(q.unreadable_files)
+        info.unreadable_bytes = sum(u["bytes"] for u in q.unreadable_files)
         infos[name] = info
         quality[name] = q.to_json()
         if progress:
@@ -159,7 +188,8 @@ def load(collected: Collected, con: duckdb.DuckDBPyConnection, *, platform_names
     collected.wait_registers()
     registers, register_quality = registers_mod.load_registers(collected.registers, collected.register_errors)
     quality["registers"] = register_quality
-    return LoadedData(con=con, datasets=infos, registers=registers, quality=quality)
+    return LoadedData(con=con, datasets=infos, registers=registers, quality=quality,
+                      unreadable_tolerance=unreadable_tolerance)
 
 
 def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
@@ -176,6 +206,7 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
             loaded[str(f.path)] = (f, read_as)
             present |= {c.name for c in dataset.columns if c.input_name in read_as.types}
     q.files = len(loaded)
+    q.bytes = sum(f.size for f, _ in loaded.values())
     if platform_names is not None:  # first: another platform's broken row is theirs, not one of ours
         _keep_platform(con, table, platform_names, q)
     if _collect_quarantine(con, dataset, table, q, loaded, latest, platform_names):
@@ -190,7 +221,7 @@ def _load_dataset(con, dataset: Dataset, files: list[DataFile], q: _Quality,
     missing = sorted(c.name for c in dataset.columns if c.name not in present) if loaded else []
     if missing:
         q.extra["columns_missing"] = missing
-    return DatasetInfo(files=len(loaded), rows=q.rows, columns=frozenset(present))
+    return DatasetInfo(files=len(loaded), rows=q.rows, columns=frozenset(present), bytes=q.bytes)
 
 
 # ---------------------------------------------------------------- grouping by format and header
@@ -208,7 +239,8 @@ def _groups(con, dataset: Dataset, files: list[DataFile], q: _Quality) -> list[_
         try:
             rel = con.execute(f"DESCRIBE SELECT * FROM {_READERS[fmt]}", {"files": [str(f.path) for f in same]})
             types = {row[0]: row[1] for row in rel.fetchall() if row[0] != "_src"}
-        except duckdb.Error:
+        except duckdb.Error as exc:
+            _raise_if_not_the_file(exc)
             continue
         if types:
             by_key[(fmt, False, tuple(sorted(types.items())))] = _Group(fmt, same, types)
@@ -222,12 +254,12 @@ def _groups(con, dataset: Dataset, files: list[DataFile], q: _Quality) -> list[_
         except UnreadableFile as exc:
             types = _lenient_columns(con, f) if f.fmt == "jsonl" else None
             if types is None:
-                q.unreadable_files.append({"file": f.origin, "reason": str(exc)})
+                q.unreadable(f, str(exc))
                 continue
             lenient = True
         if not types:
-            q.unreadable_files.append({"file": f.origin, "reason": "no header row" if f.fmt == "csv"
-                                       else "no JSON object in the file" if lenient else "no columns"})
+            q.unreadable(f, "no header row" if f.fmt == "csv" else "no JSON object in the file" if lenient
+                         else "no columns")
             continue
         key = (f.fmt, lenient, tuple(sorted(types.items())))
         by_key.setdefault(key, _Group(f.fmt, [], types, lenient)).files.append(f)
@@ -249,6 +281,7 @@ def _columns_of(con, f: DataFile) -> dict[str, str]:
     try:
         rel = con.execute(f"DESCRIBE SELECT * FROM {_READERS[f.fmt]}", {"files": [str(f.path)]}).fetchall()
     except duckdb.Error as exc:
+        _raise_if_not_the_file(exc)
         raise UnreadableFile(_first_line(exc, f)) from None
     return {row[0]: row[1] for row in rel if row[0] != "_src"}
 
@@ -261,7 +294,8 @@ def _lenient_columns(con, f: DataFile) -> dict[str, str] | None:
             "SELECT DISTINCT unnest(json_keys(j)) AS k FROM read_json($files, format='newline_delimited', "
             "records=false, ignore_errors=true, columns={'j': 'JSON'}) ORDER BY k", {"files": [str(f.path)]}
         ).fetchall()
-    except duckdb.Error:
+    except duckdb.Error as exc:
+        _raise_if_not_the_file(exc)
         return None
     return {key: "VARCHAR" for (key,) in keys if key != "_src"}
 
@@ -272,6 +306,7 @@ def _csv_header(path: Path) -> list[str]:
         with opener(path, "rb") as raw:
             line = raw.readline(1 << 20)
     except (OSError, EOFError, zlib.error) as exc:
+        _raise_if_not_the_file(exc)
         raise UnreadableFile(f"cannot decompress: {exc}") from None
     head = line.splitlines()[0] if line.strip() else b""  # CR-only (old Mac) files are one long "line"
     try:
@@ -307,8 +342,8 @@ def _insert_group(con, dataset: Dataset, stage: str, group: _Group, q: _Quality,
     try:
         _insert(con, stage, select, params, group, group.files, q)
         return [(f, group) for f in group.files]
-    except duckdb.Error:
-        pass
+    except duckdb.Error as exc:
+        _raise_if_not_the_file(exc)
     loaded = []
     for f in group.files:
         try:
@@ -316,6 +351,7 @@ def _insert_group(con, dataset: Dataset, stage: str, group: _Group, q: _Quality,
             loaded.append((f, group))
             continue
         except duckdb.Error as exc:
+            _raise_if_not_the_file(exc)
             reason = _first_line(exc, f)
         types = _lenient_columns(con, f) if f.fmt == "jsonl" and not group.lenient else None
         if types:
@@ -324,9 +360,9 @@ def _insert_group(con, dataset: Dataset, stage: str, group: _Group, q: _Quality,
                 _insert(con, stage, *_normalise_sql(dataset, lenient, latest), lenient, [f], q)
                 loaded.append((f, lenient))
                 continue
-            except duckdb.Error:
-                pass
-        q.unreadable_files.append({"file": f.origin, "reason": reason})
+            except duckdb.Error as exc:
+                _raise_if_not_the_file(exc)
+        q.unreadable(f, reason)
     return loaded
 
 

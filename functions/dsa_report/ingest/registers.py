@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .contract import REGISTERS
+from .errors import fatal
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A register is kept by hand: 1 MiB is thousands of entries, and the YAML parser (pure Python) reads it in
@@ -80,7 +81,8 @@ def parse_register(name: str, path: Path) -> list[dict]:
 
 
 def load_registers(files: dict[str, Path], errors: list) -> tuple[dict[str, list[dict]], dict[str, Any]]:
-    """(register name -> entries, data-quality entry). A broken file is named; the register is then absent."""
+    """(register name -> entries, data-quality entry). A broken file is named; the register is then absent.
+    A disk failing or access denied while reading it is no fault of the file: raised."""
     registers: dict[str, list[dict]] = {}
     quality: dict[str, Any] = {"files": 0, "rows": 0, "quarantined_rows": 0, "reasons": {}, "examples": [],
                                "unreadable_files": [{"file": e.origin, "reason": e.reason} for e in errors]}
@@ -88,6 +90,8 @@ def load_registers(files: dict[str, Path], errors: list) -> tuple[dict[str, list
         try:
             entries = parse_register(name, path)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
+            if fatal(exc):
+                raise
             quality["unreadable_files"].append({"file": f"registers/{path.name}", "reason": str(exc)})
             continue
         good = [e for e in entries if isinstance(e, dict)]

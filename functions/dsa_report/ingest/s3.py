@@ -1,5 +1,7 @@
 """The S3 source adapter: list a prefix, download an object, read a small file; the only ingest module that
-speaks boto3. Errors become `SourceError` (the location is unusable) or `FetchError` (one object failed).
+speaks boto3. Errors become `SourceError` (the location is unusable), `FetchError` (one object failed for a
+reason of its own: gone since it was listed, archived) or `ResourceError` (the run could not get an object it
+may need: access denied, throttling or a server error after the client's retries, the network).
 
 One streamed GET is fastest below ~128 MB (ranged GETs each cost a request, and moto server re-reads the
 whole object per range). Above it, 64 MB parts fetched 4 at a time raise the per-object throughput on
@@ -12,16 +14,20 @@ import shutil
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import RetriesExceededError
 from boto3.s3.transfer import TransferConfig
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import FetchError, SourceError
+from .errors import FetchError, ResourceError, SourceError
 
 _MIB = 1 << 20
 BUFFER = _MIB  # copy buffer for S3 bodies: large reads, bounded memory
 MULTIPART_THRESHOLD = 128 * _MIB
+# An object's own state: named unreadable, the run goes on. Any other answer (AccessDenied, SlowDown, 503, 500,
+# an expired token...) says nothing about the file: the run fails rather than report on what it could get.
+_OBJECT_STATE = frozenset({"NoSuchKey", "404", "InvalidObjectState"})
 _TRANSFER = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=64 * _MIB,
                            max_concurrency=4, io_chunksize=_MIB)
 
@@ -88,8 +94,12 @@ def download(client: BaseClient, bucket: str, key: str, size: int, target: Path)
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
-    except (ClientError, BotoCoreError) as err:
-        raise FetchError(_one_line(err)) from err
+    except ClientError as err:
+        if str(err.response.get("Error", {}).get("Code", "")) in _OBJECT_STATE:
+            raise FetchError(_one_line(err)) from err
+        raise ResourceError(f"s3://{bucket}/{key}: {_one_line(err)}") from err
+    except (BotoCoreError, RetriesExceededError) as err:
+        raise ResourceError(f"s3://{bucket}/{key}: {_one_line(err)}") from err
 
 
 def read(client: BaseClient | None, uri: str) -> bytes:

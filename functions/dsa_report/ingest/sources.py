@@ -4,14 +4,15 @@ The layout is the data contract's: one folder per dataset (any nesting below it)
 S3 objects are copied to `workdir` in parallel, one streamed GET each (ranged parallel GETs only for very
 large objects), in the background and dataset by dataset (`fetching`); folder files are used where they
 are. Zips (the TDB dumps nest `.csv.zip` inside `.zip`) are expanded member by member into `workdir`.
-Whatever cannot be fetched or unzipped becomes an `Unreadable` with a one-line reason and the rest goes
-on; only an unreachable source raises `SourceError`, and a failing machine (disk full, I/O error, out of
-memory) raises its own error: that is no fault of the input.
+A file that cannot be fetched for a reason of its own (gone since listed) or unzipped becomes an `Unreadable`
+with a one-line reason and its size, and the rest goes on; an unreachable source raises `SourceError`, an
+object the run may not read or cannot get (access denied, throttling or a server error after retries, the
+network) `ResourceError`, and a failing machine (disk full, I/O error, out of memory) its own error: none of
+these is a fault of the input.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ from typing import Any
 
 from . import s3
 from .contract import DATASETS, REGISTERS
-from .errors import FetchError, SourceError
+from .errors import FetchError, SourceError, fatal
 from .registers import MAX_REGISTER_BYTES
 
 _MIB = 1 << 20
@@ -39,14 +40,7 @@ _SUFFIXES = ((".csv", "csv"), (".csv.gz", "csv"), (".jsonl", "jsonl"), (".jsonl.
              (".parquet", "parquet"), (".zip", "zip"))
 _REGISTER_EXTS = ("yaml", "yml", "json")
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
-# The machine failing, not the input: these OSErrors (and MemoryError, never caught) propagate and fail the
-# run loudly instead of naming a file unreadable.
-_FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE,
-                           errno.ENFILE})
-
-
-def _fatal(err: BaseException) -> bool:
-    return isinstance(err, OSError) and err.errno in _FATAL_ERRNOS
+_fatal = fatal  # the machine failing (errors.FATAL_ERRNOS), not the input: raised, never named unreadable
 
 
 @dataclass(frozen=True)
@@ -63,6 +57,7 @@ class Unreadable:
     dataset: str
     origin: str
     reason: str  # one line
+    size: int = 0  # bytes as listed (a zip member: as declared expanded); the loader's share of bytes lost
 
 
 @dataclass
@@ -160,6 +155,7 @@ class _Budget:
     used: int = 0
     stopped: int | None = None  # once an archive-wide limit is hit: the index of that Unreadable in the part
     skipped: int = 0  # members left unexpanded after the stop
+    skipped_bytes: int = 0  # their declared size
     targets: dict[Path, str] = field(default_factory=dict)  # local path -> the member written there
 
     def problem(self, info: zipfile.ZipInfo) -> str | None:
@@ -205,7 +201,7 @@ class _Run:
         except (FetchError, OSError) as err:
             if _fatal(err):
                 raise
-            part.unreadable.append(Unreadable(dataset, item.origin, _reason("cannot fetch", err)))
+            part.unreadable.append(Unreadable(dataset, item.origin, _reason("cannot fetch", err), item.size))
             return part
         kind = _kind(item.parts[-1])
         if kind != "zip":
@@ -217,7 +213,8 @@ class _Run:
         if budget.skipped:
             hit = part.unreadable[budget.stopped]
             part.unreadable[budget.stopped] = Unreadable(dataset, hit.origin, f"{hit.reason}; "
-                                                         f"{budget.skipped} more member(s) left unexpanded")
+                                                         f"{budget.skipped} more member(s) left unexpanded",
+                                                         hit.size + budget.skipped_bytes)
         if item.local is None:
             path.unlink(missing_ok=True)
         return part
@@ -297,7 +294,8 @@ def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_wo
         elif head not in DATASETS or len(item.parts) < 2:
             continue
         elif not item.safe:
-            out.unreadable[head].append(Unreadable(head, item.origin, "unsafe object key: contains '..'"))
+            out.unreadable[head].append(Unreadable(head, item.origin, "unsafe object key: contains '..'",
+                                                   item.size))
         elif kind and item.size == 0:
             out.unreadable[head].append(Unreadable(head, item.origin, "empty file"))
         elif kind:
@@ -423,14 +421,15 @@ def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budge
            depth: int) -> None:
     """Expand `path` into `dest` member by member (sorted by normalised name), recursing into nested zips."""
     if depth > _MAX_ZIP_DEPTH:
-        part.unreadable.append(Unreadable(dataset, origin, f"zip nested deeper than {_MAX_ZIP_DEPTH} levels"))
+        part.unreadable.append(Unreadable(dataset, origin, f"zip nested deeper than {_MAX_ZIP_DEPTH} levels",
+                                          _size(path)))
         return
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         if _fatal(err):
             raise
-        part.unreadable.append(Unreadable(dataset, origin, _reason("corrupt zip", err)))
+        part.unreadable.append(Unreadable(dataset, origin, _reason("corrupt zip", err), _size(path)))
         return
     with archive:
         todo = []  # (member, info, local path, kind, problem known from the headers)
@@ -454,16 +453,17 @@ def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budge
             todo.append((member, info, target, kind, problem))
         declared = sum(info.file_size for _, info, _, _, problem in todo if not problem)
         if depth == 1 and (problem := budget.over(declared, keep=False)):  # over as declared: not expanded
-            part.unreadable.append(Unreadable(dataset, origin, problem))
+            part.unreadable.append(Unreadable(dataset, origin, problem, declared))
             return
         for member, info, target, kind, problem in todo:
             if budget.stopped is not None:
                 budget.skipped += 1
+                budget.skipped_bytes += info.file_size
                 continue
             if not problem and (problem := budget.over(info.file_size)):
                 budget.stopped = len(part.unreadable)  # the archive is over a limit: expanding stops here
             if problem:
-                part.unreadable.append(Unreadable(dataset, member, problem))
+                part.unreadable.append(Unreadable(dataset, member, problem, info.file_size))
                 continue
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -475,7 +475,8 @@ def _unzip(path: Path, dest: Path, dataset: str, origin: str, part: _Part, budge
                 if _fatal(err):  # the disk is full or failing: not this file's fault
                     raise
                 budget.disk.give(info.file_size)
-                part.unreadable.append(Unreadable(dataset, member, _reason("unreadable zip member", err)))
+                part.unreadable.append(Unreadable(dataset, member, _reason("unreadable zip member", err),
+                                                  info.file_size))
                 continue
             budget.used += info.file_size
             if kind == "zip":
@@ -490,6 +491,13 @@ def _member_order(info: zipfile.ZipInfo) -> tuple[str, bool, str]:
     """By normalised name; of names normalising alike, the one already normal first (the one read)."""
     norm = "/".join(_safe_parts(info.filename) or (info.filename,))
     return norm, info.filename != norm, info.filename
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _one_line(err: BaseException) -> str:

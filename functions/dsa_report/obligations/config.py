@@ -15,7 +15,7 @@ from ..vocabulary import AUDIENCES, TIERS
 
 _KEYS = {
     "platform", "platform_names", "tier", "marketplace", "source", "turnover_eur", "parameters",
-    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on",
+    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on", "unreadable_tolerance",
 }
 SME_STATUSES = ("none", "micro", "small")
 _WAIVER_KEYS = {"obligation", "justification", "approved_by", "expires"}
@@ -68,6 +68,8 @@ class Config:
     binding_commitments: bool = False  # under Art. 71 commitments made binding by the Commission
     sme_status: str = "none"  # none | micro | small (Arts 19, 29)
     sme_lost_on: date | None = None  # the micro/small status was lost on this date (exempt 12 more months)
+    # share of a dataset's bytes that may be unreadable before the obligations needing it are INSUFFICIENT_DATA
+    unreadable_tolerance: float = 0.0
 
     @property
     def names_in_data(self) -> tuple[str, ...]:
@@ -160,11 +162,16 @@ def parse_config(
     if sme not in SME_STATUSES:
         raise ConfigError("sme_status", f"{sme!r} is not one of {', '.join(SME_STATUSES)}", origin)
     lost = _date(doc["sme_lost_on"], "sme_lost_on", origin) if doc.get("sme_lost_on") is not None else None
+    tolerance = doc.get("unreadable_tolerance")
+    tolerance = 0.0 if tolerance is None else tolerance
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
+        raise ConfigError("unreadable_tolerance", f"{tolerance!r} is not a share from 0 up to (not including) 1, "
+                          "e.g. 0.01 for 1%", origin)
     return Config(
         platform=_text(doc["platform"], "platform", origin), tier=tier, marketplace=marketplace,
         platform_names=names, source=source, turnover_eur=float(turnover) if turnover is not None else None,
         parameters=parameters, waivers=waivers, sender=sender, audiences=audiences,
-        binding_commitments=binding, sme_status=sme, sme_lost_on=lost,
+        binding_commitments=binding, sme_status=sme, sme_lost_on=lost, unreadable_tolerance=float(tolerance),
     )
 
 
