@@ -7,7 +7,7 @@ from dsa_report.engine import registry as rules
 from dsa_report.obligations.evaluation import evaluate as evaluate_all
 from dsa_report.obligations.evaluation import load_catalogue
 from dsa_report.obligations.metrics import METRICS
-from tables import H2, action, items, make_data, notice, sor, trader
+from tables import H2, action, items, make_data, notice, outcome, sor, trader
 
 STATUSES = {"PASS", "WARN", "FAIL", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "ERROR"}
 
@@ -117,3 +117,24 @@ def test_the_archived_evidence_lines_are_the_items_as_json():
         lines = evidence_jsonl(rows).decode().splitlines()
         assert [json.loads(line) for line in lines] == items(outcome)
     assert json.loads(evidence_jsonl(with_float).decode().splitlines()[0]) == {"uid": "S2", "hours": 0.3333}
+
+
+def test_running_out_of_memory_in_a_rule_fails_the_run_not_the_obligation(monkeypatch):
+    """An engine out of memory (or a full disk) while evaluating is the run's failure: it raises, so the run
+    is retried and alarmed, instead of one ERROR finding in a report that still goes out."""
+    import pytest
+
+    from dsa_report.engine import registry
+
+    class OutOfMemoryException(Exception):  # the name DuckDB gives it
+        pass
+
+    def exhausted(ctx, p):
+        raise OutOfMemoryException("could not allocate block of size 256 KiB")
+
+    monkeypatch.setitem(registry.RULES, "notice_timeliness", exhausted)
+    data = make_data({"notices": [notice("N1", "2025-08-01", decided_after_hours=1)]})
+    with pytest.raises(OutOfMemoryException):
+        outcome("DSA-16-NOTICE-TIMELINESS", data)
+    monkeypatch.setitem(registry.RULES, "notice_timeliness", lambda ctx, p: 1 / 0)
+    assert outcome("DSA-16-NOTICE-TIMELINESS", data).status == "ERROR"  # a broken check stays one ERROR

@@ -300,7 +300,7 @@ def test_a_missing_input_is_insufficient_data_naming_it(rich, obligation_id, kin
             result = outcome(obligation_id, without(rich, dataset=name, empty=empty))
             assert result.status == "INSUFFICIENT_DATA", empty
             assert result.missing == [f"dataset {name}"]
-            assert result.message == f"Cannot be evaluated: dataset {name} missing or empty."
+            assert result.message == f"Cannot be evaluated: dataset {name} missing, empty or unreadable."
     elif kind == "register":
         result = outcome(obligation_id, without(rich, register=name))
         assert result.status == "INSUFFICIENT_DATA"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..ingest.errors import run_failure
 from ..ingest.loaded import LoadedData
 from ..vocabulary import ADVISORY, ERROR, FAIL, INSUFFICIENT_DATA, NOT_APPLICABLE, WARN
 from .catalogue import Catalogue, Obligation
@@ -39,7 +40,8 @@ def evaluate_one(ob: Obligation, ctx: Context, parameters: dict, exempt: Exempti
         return Outcome(NOT_APPLICABLE, exemption)
     missing = missing_inputs(ob, ctx.data)
     if missing:
-        return Outcome(INSUFFICIENT_DATA, f"Cannot be evaluated: {', '.join(missing)} missing or empty.",
+        return Outcome(INSUFFICIENT_DATA,
+                       f"Cannot be evaluated: {', '.join(missing)} missing, empty or unreadable.",
                        missing=missing)
     evaluator = RULES.get(ob.rule)
     if evaluator is None:
@@ -47,6 +49,8 @@ def evaluate_one(ob: Obligation, ctx: Context, parameters: dict, exempt: Exempti
     try:
         outcome = evaluator(ctx, parameters)
     except Exception as exc:  # one broken check must not stop the others, and is never a PASS
+        if run_failure(exc):  # out of memory or disk is the run's failure, not this obligation's
+            raise
         return Outcome(ERROR, f"{type(exc).__name__}: {exc}")
     if ob.kind == ADVISORY and outcome.status == FAIL:  # the contract: advisory is never worse than WARN
         outcome.status = WARN

@@ -29,3 +29,14 @@ def fatal(err: BaseException) -> bool:
     """True for an error of the machine or of access (disk full or failing, out of memory or file handles,
     permission denied)."""
     return isinstance(err, MemoryError) or (isinstance(err, OSError) and err.errno in FATAL_ERRNOS)
+
+
+# Engine exceptions that say the run, not the data, failed (DuckDB's names; a Spark engine's Java OutOfMemoryError
+# surfaces with the same words): matched by name, so no layer above needs the engine's package.
+_RUN_FAILURES = ("OutOfMemoryException", "InterruptException", "FatalException", "OutOfMemoryError")
+
+
+def run_failure(err: BaseException) -> bool:
+    """True when an error while evaluating is the run's (memory, disk, access, an interrupted engine): it must
+    fail the run, never become one obligation's ERROR or a metric's null while the report goes out."""
+    return fatal(err) or any(name in type(err).__name__ or name in str(err)[:200] for name in _RUN_FAILURES)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..engine.query import Query
+from ..ingest.errors import run_failure
 from ..ingest.loaded import LoadedData
 from ..ingest.loader import EU_MEMBER_STATES
 from . import facts
@@ -157,6 +158,8 @@ class MetricBook:
         try:
             value = self.facts(definition.group)[name]
         except Exception as exc:  # a failing scan must not take the other metrics with it
+            if run_failure(exc):  # but running out of memory or disk fails the run
+                raise
             value = Null(f"could not be computed: {type(exc).__name__}: {exc}")
         if isinstance(value, Null):
             return {"value": None, "unit": definition.unit, "reason": value.reason}
