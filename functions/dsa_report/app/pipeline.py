@@ -215,6 +215,9 @@ def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, lis
     messages = _messages(request, document, stored)
     emails = {audience: keep(f"{EMAIL_FOLDER}/{audience}.eml", message.as_bytes)
               for audience, message in messages.items()}
+    rank = {name: i for i, name in enumerate(OUTPUTS)}  # listed as before: outputs, evidence, e-mails
+    stored = dict(sorted(stored.items(), key=lambda item: (rank.get(item[0], len(rank)),
+                                                           item[0].startswith(EMAIL_FOLDER), item[0])))
 
     written = FolderStore(request.out_dir).write(stored) if request.out_dir else []
     if archive is not None:
