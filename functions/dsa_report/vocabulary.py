@@ -38,9 +38,12 @@ TRIGGERS = ("schedule", "manual", "cli")
 
 AUDIENCES = ("board", "compliance", "trust_and_safety")
 
-# What became of one audience's e-mail in one invocation.
-SENT, DUPLICATE, FAILED = "sent", "duplicate", "failed"
-DELIVERY_STATES = (SENT, DUPLICATE, FAILED)
+# What became of one audience's e-mail in one invocation: SES accepted it (sent); it had been sent before
+# (duplicate); SES refused it or was never reached, and a retry may send it (failed); SES may or may not have
+# accepted it, so it is not sent again without a person deciding (unknown); another invocation holds its
+# claim, so this one must fail and be retried (in_progress).
+SENT, DUPLICATE, FAILED, UNKNOWN, IN_PROGRESS = "sent", "duplicate", "failed", "unknown", "in_progress"
+DELIVERY_STATES = (SENT, DUPLICATE, FAILED, UNKNOWN, IN_PROGRESS)
 
 # The artifacts of a run, by name, and their content types (archive, e-mail attachments, local folder).
 FINDINGS_JSON = "findings.json"

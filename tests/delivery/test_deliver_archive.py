@@ -1,4 +1,7 @@
-"""delivery/ (e-mail, ledger, store) against moto: idempotent SES delivery, S3 archive with a manifest."""
+"""delivery/ (e-mail, ledger, store) against moto: idempotent SES delivery, S3 archive with a manifest.
+
+The delivery semantics under failure (crashes, ambiguous SES outcomes, payload changes) are pinned in
+test_delivery_semantics.py; this file holds the plain paths and the archive."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from moto.ses.models import ses_backends
 from contract_files import FIXTURES
 from dsa_report.delivery import email as deliver
 from dsa_report.delivery import store as archive
-from dsa_report.delivery.ledger import DynamoLedger
+from dsa_report.delivery.ledger import DynamoLedger, MemoryLedger
 from dsa_report.outputs import report
 from dsa_report.outputs.mime import Attachment, build_message
 
@@ -78,9 +81,10 @@ def test_second_delivery_with_the_same_key_is_a_duplicate(ses, ledger):
     ses.create_email_identity(EmailIdentity="example.com")
     before = len(sent_messages())
     first = deliver.deliver(ses, ledger, message(), KEY, NOW)
-    second = deliver.deliver(ses, ledger, message(), KEY, NOW + timedelta(hours=1))
+    second = deliver.deliver(ses, ledger, message(), KEY, NOW + timedelta(hours=1))  # built again: same content
     assert (first.status, first.error) == ("sent", None) and first.message_id
-    assert second == deliver.DeliveryResult(KEY, "duplicate", first.message_id, None)
+    assert (second.key, second.status, second.message_id, second.error) == (KEY, "duplicate", first.message_id, None)
+    assert second.payload_sha256 == first.payload_sha256
     assert len(sent_messages()) - before == 1
     raw = email.message_from_string(sent_messages()[-1].raw_data, policy=default)
     assert raw["X-DSA-Report-Run"] == DOC["run"]["id"]
@@ -100,14 +104,23 @@ def test_failed_send_releases_the_claim(ses, ledger):
     assert ledger.get(KEY)["status"] == "SENT"
 
 
-def test_pending_claim_blocks_until_stale_and_sent_is_final(ledger):
-    assert ledger.claim(KEY, NOW)
-    assert not ledger.claim(KEY, NOW + timedelta(minutes=5))  # another invocation is sending
-    assert ledger.claim(KEY, NOW + timedelta(minutes=16))  # the first one crashed: claim again
-    ledger.mark_sent(KEY, "msg-1", NOW + timedelta(minutes=17))
-    ledger.release(KEY)  # never drops a SENT record
-    assert not ledger.claim(KEY, NOW + timedelta(days=30))
-    assert ledger.get(KEY)["message_id"] == "msg-1"
+@pytest.mark.parametrize("kind", ["dynamo", "memory"])
+def test_a_claim_lasts_until_the_claimants_deadline_and_sent_is_final(request, kind):
+    ledger = request.getfixturevalue("ledger") if kind == "dynamo" else MemoryLedger()
+    deadline = NOW + timedelta(minutes=2)  # claimed late in an invocation: 2 minutes left, not 15
+    assert ledger.claim(KEY, "h1", NOW, deadline, "a1") is None
+    held = ledger.claim(KEY, "h1", NOW + timedelta(minutes=1), NOW + timedelta(minutes=16), "a2")
+    assert (held["status"], held["attempt"]) == ("PENDING", "a1")  # the claimant may still be sending
+    assert ledger.claim(KEY, "h2", NOW + timedelta(minutes=3), NOW + timedelta(minutes=18), "a2")["attempt"] == "a1"
+    assert ledger.claim(KEY, "h1", NOW + timedelta(minutes=3), NOW + timedelta(minutes=18), "a2") is None
+    ledger.release(KEY, "a1")  # not the claimant any more: nothing happens
+    assert ledger.get(KEY)["attempt"] == "a2"
+    ledger.mark_sent(KEY, "msg-1", NOW + timedelta(minutes=4))
+    ledger.mark_unknown(KEY, "late time-out", NOW + timedelta(minutes=5))  # SENT stays SENT
+    ledger.release(KEY, "a2")  # never drops a SENT record
+    assert ledger.claim(KEY, "h1", NOW + timedelta(days=30), NOW + timedelta(days=31), "a3")["status"] == "SENT"
+    record = ledger.get(KEY)
+    assert (record["status"], record["message_id"], record["payload_sha256"]) == ("SENT", "msg-1", "h1")
 
 
 def test_without_a_ledger_every_call_sends(ses):
@@ -130,15 +143,24 @@ ARTIFACTS = {
 def s3(aws):
     client = boto3.client("s3", region_name=REGION)
     client.create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": REGION})
+    client.put_bucket_versioning(Bucket="reports", VersioningConfiguration={"Status": "Enabled"})  # as deployed
     return client
+
+
+def trigger(s3, run_id: str = DOC["run"]["id"], period: str = "2025-H2") -> archive.TriggerArchive:
+    prefix = archive.archive_prefix("ExampleMarket", period, run_id)
+    return archive.TriggerArchive(archive.S3Store(s3, "reports"), prefix)
 
 
 def test_archive_writes_artifacts_and_manifest(s3):
     prefix = archive.archive_prefix("ExampleMarket", "2025-H2", DOC["run"]["id"])
     assert prefix == f"ExampleMarket/2025-H2/{DOC['run']['id']}/"
-    manifest = archive.S3Store(s3, "reports").put(prefix, ARTIFACTS, now=NOW)
+    folder = trigger(s3)
+    assert all(folder.put_once(name, data) == data for name, data in ARTIFACTS.items())
+    manifest = folder.record(NOW, files=ARTIFACTS, run_id=DOC["run"]["id"])
     stored = json.loads(s3.get_object(Bucket="reports", Key=prefix + "manifest.json")["Body"].read())
     assert stored == manifest and manifest["created_at"].startswith("2026-01-05T06:00:41")
+    assert manifest["prefix"] == prefix and manifest["run_id"] == DOC["run"]["id"] and manifest["deliveries"] == []
     assert [f["name"] for f in manifest["files"]] == list(ARTIFACTS)
     for entry in manifest["files"]:
         obj = s3.get_object(Bucket="reports", Key=prefix + entry["name"])
@@ -152,13 +174,55 @@ def test_archive_writes_artifacts_and_manifest(s3):
     assert types["report.html"].startswith("text/html")
 
 
+def test_an_archived_object_is_never_overwritten_the_later_writer_gets_the_stored_bytes(s3):
+    folder = trigger(s3)
+    assert folder.put_once("findings.json", b'{"first": true}') == b'{"first": true}'
+    assert folder.put_once("findings.json", b'{"second": true}') == b'{"first": true}'
+    versions = s3.list_object_versions(Bucket="reports", Prefix=folder.prefix).get("Versions", [])
+    assert len(versions) == 1  # no second version either: the write was refused (If-None-Match)
+    folder.record(NOW, files={"findings.json": b'{"first": true}'})
+    with pytest.raises(archive.ArchiveConflict, match="differ from the manifest"):
+        folder.record(NOW, files={"findings.json": b'{"tampered": true}'})
+
+
+def test_manifest_keeps_every_attempts_record_and_the_first_sent(s3):
+    folder = trigger(s3)
+    sent = {"audience": "board", "state": "sent", "message_id": "m-1", "attempt": "a1"}
+    folder.record(NOW, delivery=sent)
+    folder.record(NOW, delivery={"audience": "compliance", "state": "failed", "attempt": "a1"})
+    folder.record(NOW, delivery={"audience": "board", "state": "sent", "message_id": "m-1", "attempt": "a2"})
+    folder.record(NOW, delivery={"audience": "compliance", "state": "sent", "message_id": "m-2", "attempt": "a2"})
+    deliveries = {d["audience"]: d for d in folder.manifest()["deliveries"]}
+    assert deliveries["board"] == sent and deliveries["compliance"]["message_id"] == "m-2"
+
+
+def test_a_stale_manifest_version_is_never_written_over_a_newer_one(s3):
+    folder = trigger(s3)
+    folder.record(NOW, delivery={"audience": "board", "state": "sent", "message_id": "m-1"})
+    raced = []
+
+    def change(current):  # someone records another delivery between this read and this write
+        if not raced:
+            raced.append(folder.record(NOW, delivery={"audience": "compliance", "state": "sent", "message_id": "m-2"}))
+        return {**current, "deliveries": [*current["deliveries"], {"audience": "trust_and_safety", "state": "sent"}]}
+
+    folder.store.update_json(folder.prefix + "manifest.json", change)
+    assert [d["audience"] for d in folder.manifest()["deliveries"]] == ["board", "compliance", "trust_and_safety"]
+
+
+def put_run(s3, doc: dict, when: datetime, period: str = "2025-H2") -> None:
+    folder = trigger(s3, doc["run"]["id"], period)
+    data = json.dumps(doc).encode()
+    folder.put_once("findings.json", data)
+    folder.record(when, files={"findings.json": data})
+
+
 def test_latest_findings_picks_the_newest_run(s3):
     assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H2") is None
     newer = dict(DOC, run={**DOC["run"], "id": "a-newer"})
     older = dict(DOC, run={**DOC["run"], "id": "z-older"})
     for doc, when in ((newer, NOW), (older, NOW - timedelta(days=1))):  # newer written first on purpose
-        prefix = archive.archive_prefix("ExampleMarket", "2025-H2", doc["run"]["id"])
-        archive.S3Store(s3, "reports").put(prefix, {"findings.json": json.dumps(doc).encode()}, now=when)
+        put_run(s3, doc, when)
     assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H2")["run"]["id"] == "a-newer"
     assert archive.S3Store(s3, "reports").latest_findings("ExampleMarket", "2025-H1") is None
     assert archive.S3Store(s3, "reports").latest_findings("OtherMarket", "2025-H2") is None

@@ -9,18 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..delivery import email as deliver
 from ..delivery.ledger import DynamoLedger
-from ..delivery.store import FolderStore, S3Store, archive_prefix
+from ..delivery.store import ArchiveConflict, FolderStore, S3Store, TriggerArchive, archive_prefix, timestamp
 from ..engine.periods import Period, previous
 from ..ingest import loader, sources
 from ..obligations.config import Config, load_config
@@ -29,7 +31,7 @@ from ..obligations.exemptions import sme_exemption
 from ..outputs import findings, mime, report
 from ..outputs.evidence import evidence_jsonl
 from ..outputs.registry import OUTPUTS
-from ..vocabulary import EMAIL_FOLDER, EVIDENCE_FOLDER, MANIFEST
+from ..vocabulary import DUPLICATE, EMAIL_FOLDER, EVIDENCE_FOLDER, FINDINGS_JSON, IN_PROGRESS, MANIFEST, SENT
 from .settings import Settings
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -48,6 +50,7 @@ class RunRequest:
     ledger_table: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     run_id: str | None = None
+    deadline: datetime | None = None  # the invocation's own deadline (Lambda); delivery claims lapse then
 
 
 @dataclass
@@ -63,6 +66,9 @@ class RunResult:
         return self.document["summary"]["counts"]
 
 
+CLIENT_CONFIGS = {"sesv2": deliver.SES_CLIENT_CONFIG}  # SES: no automatic retry, bounded time-outs
+
+
 @dataclass
 class Clients:
     """boto3 clients, created on first use (a local run without --send never needs one)."""
@@ -76,7 +82,8 @@ class Clients:
                 import boto3
 
                 self.factory = boto3.client
-            self._made[service] = self.factory(service)
+            config = CLIENT_CONFIGS.get(service)
+            self._made[service] = self.factory(service, config=config) if config else self.factory(service)
         return self._made[service]
 
 
@@ -88,12 +95,18 @@ def read_config(uri: str, clients: Clients) -> Config:
 
 
 def new_run_id(request: RunRequest) -> str:
-    """Stable for a scheduled trigger (a retry overwrites its own archive), unique otherwise."""
+    """Stable for a trigger that a retry repeats (a scheduled time, a Lambda request id): every attempt of the
+    trigger shares one archive folder. Unique otherwise."""
     if request.run_id:
         return request.run_id
     if request.trigger == "schedule" and request.trigger_time:
         digits = "".join(ch for ch in request.trigger_time if ch.isalnum())
         return f"sched-{digits}"
+    if request.trigger == "manual" and request.trigger_time:
+        text = request.trigger_time.removeprefix("manual:")
+        safe = re.sub(r"[^A-Za-z0-9-]", "", text)[:64]
+        tail = "" if safe == text else "-" + hashlib.sha256(request.trigger_time.encode()).hexdigest()[:8]
+        return f"manual-{safe}{tail}"
     return f"{request.now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
@@ -115,6 +128,12 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     config, period = request.config, request.period
     catalogue = default_catalogue()  # parsed and schema-checked once per process
     run_id = new_run_id(request)
+    clock = _clock(request)
+    archive = _trigger_archive(request, run_id, clients)
+    first = archive.get(FINDINGS_JSON) if archive is not None else None
+    if first is not None:  # a retry of this trigger: the first attempt's findings, no second evaluation
+        say("reused", {"uri": archive.uri + FINDINGS_JSON})
+        return _publish(request, first, None, archive, clients, settings, say, clock)
     base = settings.workdir
     if base:
         Path(base).mkdir(parents=True, exist_ok=True)  # /tmp/dsa does not exist in a fresh Lambda
@@ -147,23 +166,69 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         config=config, quality=data.quality, metrics=metrics, findings=found,
         today=request.now.date(), previous=prior,
     )
-    artifacts = _render(document, evidence)
-    messages = _messages(request, document, artifacts)
-    for audience, message in messages.items():
-        artifacts[f"{EMAIL_FOLDER}/{audience}.eml"] = message.as_bytes()
+    return _publish(request, OUTPUTS[FINDINGS_JSON].render(document), evidence, archive, clients, settings, say,
+                    clock)
 
-    written = FolderStore(request.out_dir).write(artifacts) if request.out_dir else []
-    archive_uri = None
-    if request.reports_bucket:
-        store = S3Store(clients("s3"), request.reports_bucket)
-        prefix = archive_prefix(config.platform, period.label, run_id)
-        store.put(prefix, artifacts)
-        archive_uri = store.uri(prefix)
-        say("archived", {"uri": archive_uri, "files": len(artifacts) + 1, "manifest": MANIFEST})
-    deliveries = _send(request, messages, clients) if request.send else []
+
+def _clock(request: RunRequest) -> Callable[[], datetime]:
+    """The run's time: `request.now` at the start, then the real time elapsed (claims and records need the
+    moment of each send; a test gives `now`)."""
+    started = time.monotonic()
+    return lambda: request.now + timedelta(seconds=time.monotonic() - started)
+
+
+def _trigger_archive(request: RunRequest, run_id: str, clients: Clients) -> TriggerArchive | None:
+    if not request.reports_bucket:
+        return None
+    prefix = archive_prefix(request.config.platform, request.period.label, run_id)
+    return TriggerArchive(S3Store(clients("s3"), request.reports_bucket), prefix)
+
+
+def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, list[dict]] | None,
+             archive: TriggerArchive | None, clients: Clients, settings: Settings, say: Progress,
+             clock: Callable[[], datetime]) -> RunResult:
+    """Archive what the trigger's audiences are to receive, then send exactly that.
+
+    Every object of the trigger's folder is written once, and an attempt that finds one there uses it instead
+    of its own: the first findings.json decides the findings, and the reports and e-mails are rendered from
+    those bytes, so every audience of a trigger gets the same findings whichever attempt mails it, and each
+    .eml in the archive is the exact bytes sent. An attempt that evaluated (`evidence` given) writes its
+    evidence first, so archived findings always have their evidence beside them."""
+    stored: dict[str, bytes] = {}
+
+    def keep(name: str, make: Callable[[], bytes]) -> bytes:
+        data = archive.get(name) if archive is not None and evidence is None else None
+        if data is None:
+            data = make() if archive is None else archive.put_once(name, make())
+        stored[name] = data
+        return data
+
+    for name, data in _evidence(evidence or {}).items():
+        if keep(name, lambda data=data: data) != data:
+            raise ArchiveConflict(f"{archive.uri}{name}: an earlier attempt of this trigger archived other evidence "
+                                  "(the data changed in between); it is kept and this attempt stops")
+    mine = document_bytes
+    document_bytes = keep(FINDINGS_JSON, lambda: mine)
+    document = json.loads(document_bytes)
+    for name, output in OUTPUTS.items():
+        if name != FINDINGS_JSON:
+            keep(name, lambda output=output: output.render(document))
+    messages = _messages(request, document, stored)
+    emails = {audience: keep(f"{EMAIL_FOLDER}/{audience}.eml", message.as_bytes)
+              for audience, message in messages.items()}
+    rank = {name: i for i, name in enumerate(OUTPUTS)}  # listed as before: outputs, evidence, e-mails
+    stored = dict(sorted(stored.items(), key=lambda item: (rank.get(item[0], len(rank)),
+                                                           item[0].startswith(EMAIL_FOLDER), item[0])))
+
+    written = FolderStore(request.out_dir).write(stored) if request.out_dir else []
+    if archive is not None:
+        manifest = archive.record(clock(), files=stored, run_id=document["run"]["id"],
+                                  inventory=evidence is None or document_bytes != mine)
+        say("archived", {"uri": archive.uri, "files": len(manifest["files"]) + 1, "manifest": MANIFEST})
+    deliveries = _send(request, archive, emails, clients, settings, clock) if request.send else []
     for result in deliveries:
         say("delivery", {"key": result.key, "status": result.status, "error": result.error})
-    return RunResult(document, artifacts, deliveries, archive_uri, written)
+    return RunResult(document, stored, deliveries, archive.uri if archive is not None else None, written)
 
 
 def _run_section(request: RunRequest, run_id: str, catalogue_version: str, quality: dict,
@@ -193,11 +258,9 @@ def _previous_findings(request: RunRequest, clients: Clients) -> dict | None:
     return S3Store(clients("s3"), request.reports_bucket).latest_findings(request.config.platform, before.label)
 
 
-def _render(document: dict, evidence: dict[str, list[dict]]) -> dict[str, bytes]:
-    artifacts = {name: output.render(document) for name, output in OUTPUTS.items()}
-    for obligation_id, rows in sorted(evidence.items()):
-        artifacts[f"{EVIDENCE_FOLDER}/{obligation_id}.jsonl"] = evidence_jsonl(rows)
-    return artifacts
+def _evidence(evidence: dict[str, list[dict]]) -> dict[str, bytes]:
+    return {f"{EVIDENCE_FOLDER}/{obligation_id}.jsonl": evidence_jsonl(rows)
+            for obligation_id, rows in sorted(evidence.items())}
 
 
 def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes]) -> dict:
@@ -215,11 +278,32 @@ def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes]) 
     return messages
 
 
-def _send(request: RunRequest, messages: dict, clients: Clients) -> list[deliver.DeliveryResult]:
+def _send(request: RunRequest, archive: TriggerArchive | None, emails: dict[str, bytes], clients: Clients,
+          settings: Settings, clock: Callable[[], datetime]) -> list[deliver.DeliveryResult]:
+    """Deliver each audience's archived e-mail once per trigger, recording each outcome in the manifest."""
     ledger = DynamoLedger(request.ledger_table, clients("dynamodb")) if request.ledger_table else None
     trigger_time = request.trigger_time or request.now.isoformat()
+    attempt = f"{request.now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+    keys = {audience: deliver.delivery_key(request.config.platform, request.period.label, audience, trigger_time)
+            for audience in emails}
+    archived = {d["audience"]: d for d in ((archive.manifest() or {}).get("deliveries", []) if archive else [])}
+    for audience, raw in emails.items():  # before any e-mail goes out: a retry never mails different content
+        digest = deliver.payload_digest(raw)
+        held = ledger.get(keys[audience]) if ledger is not None else None
+        for where, record in (("ledger", held), ("archive", archived.get(audience))):
+            if (record or {}).get("payload_sha256") not in (None, digest):
+                raise deliver.PayloadMismatch(
+                    f"{audience}: refusing to send; the {where} records another e-mail for this audience and "
+                    f"trigger ({keys[audience]}), and a retry must send the same one")
     results = []
-    for audience, message in messages.items():
-        key = deliver.delivery_key(request.config.platform, request.period.label, audience, trigger_time)
-        results.append(deliver.deliver(clients("sesv2"), ledger, message, key, request.now))
+    for audience, raw in emails.items():
+        result = deliver.deliver(clients("sesv2"), ledger, raw, keys[audience], clock(),
+                                 lease_until=request.deadline, attempt=attempt,
+                                 configuration_set=settings.ses_configuration_set, archived=archived.get(audience))
+        results.append(result)
+        if archive is not None and result.status != IN_PROGRESS:  # the claimant records its own outcome
+            archive.record(clock(), delivery={
+                "audience": audience, "key": result.key, "state": SENT if result.status == DUPLICATE else result.status,
+                "message_id": result.message_id, "payload_sha256": result.payload_sha256, "attempt": attempt,
+                "at": timestamp(clock()), **({"error": result.error} if result.error else {})})
     return results

@@ -15,6 +15,7 @@ class Settings:
     workdir: str | None = None  # DSA_WORKDIR: where downloads and spill files go (default: the temp folder)
     memory_limit: str | None = None  # DSA_MEMORY_LIMIT: DuckDB's memory limit, e.g. "8GB"
     database_on_disk: bool = False  # DSA_DATABASE=file: tables in a compressed file, for periods beyond memory
+    ses_configuration_set: str | None = None  # SES_CONFIGURATION_SET: every e-mail is sent with it (TLS required)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -26,4 +27,5 @@ class Settings:
             workdir=env.get("DSA_WORKDIR") or None,
             memory_limit=env.get("DSA_MEMORY_LIMIT") or None,
             database_on_disk=env.get("DSA_DATABASE", "memory") == "file",
+            ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
         )

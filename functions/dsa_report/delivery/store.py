@@ -1,25 +1,32 @@
-"""Where a run's artifacts are kept: an `ArtifactStore` (S3 in the deployed product, a folder locally).
+"""Where a run's artifacts are kept: S3 in the deployed product, a folder locally.
 
-S3 layout: `<platform>/<period>/<run-id>/<artifact>`, plus `manifest.json` (SHA-256 of every file) in the
-same folder, so the latest findings of a platform and period are one listing away (trends compare against
-the previous period).
+S3 layout: `<platform>/<period>/<run-id>/<artifact>`, one folder per trigger (a scheduled trigger's run id is
+fixed by its scheduled time, so its retries share the folder). Every object in it is written once
+(`If-None-Match: *`): a concurrent or later attempt cannot overwrite it, and reads back what is there instead.
+`manifest.json` (the SHA-256 of every stored object and the state of every delivery) is merged by each
+attempt with `If-Match` on its ETag, so no attempt's record is lost. The latest findings of a platform and
+period are one listing away (trends compare against the previous period).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
-from ..vocabulary import FINDINGS_JSON, MANIFEST, content_type
+from botocore.exceptions import ClientError
+
+from ..vocabulary import FINDINGS_JSON, MANIFEST, SENT, content_type
+
+_RACED = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409")
 
 
-class ArtifactStore(Protocol):
-    def put(self, prefix: str, artifacts: dict[str, bytes]) -> dict:
-        """Write every artifact under `prefix`; returns the manifest."""
-        ...
+class ArchiveConflict(RuntimeError):
+    """The archive holds something other than what this attempt must rely on."""
 
 
 def check_name(name: str) -> str:
@@ -38,12 +45,17 @@ def archive_prefix(platform: str, period_label: str, run_id: str) -> str:
     return f"{platform}/{period_label}/{run_id}/"
 
 
-def manifest(prefix: str, artifacts: dict[str, bytes], now: datetime | None = None) -> dict:
-    files = [{"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-              "content_type": content_type(check_name(name))} for name, data in artifacts.items()]
-    created = (now or datetime.now(UTC)).astimezone(UTC)
-    return {"created_at": created.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            "prefix": prefix, "files": files}
+def file_entry(name: str, data: bytes) -> dict:
+    return {"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "content_type": content_type(check_name(name))}
+
+
+def timestamp(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class S3Store:
@@ -56,17 +68,55 @@ class S3Store:
     def uri(self, prefix: str) -> str:
         return f"s3://{self.bucket}/{prefix}"
 
-    def put(self, prefix: str, artifacts: dict[str, bytes], *, now: datetime | None = None) -> dict:
-        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        listed = manifest(prefix, artifacts, now)
-        for name, data in artifacts.items():
-            self._put(prefix + name, data)
-        self._put(prefix + MANIFEST, json.dumps(listed, indent=2).encode())
-        return listed
+    def put_once(self, key: str, data: bytes) -> bytes:
+        """Write `data` at `key` unless an object is there; returns the bytes stored at `key`: ours, or those
+        of whoever wrote first."""
+        for attempt in range(5):
+            try:
+                self._put(key, data, IfNoneMatch="*")
+                return data
+            except ClientError as exc:
+                if _code(exc) not in _RACED:
+                    raise
+            stored = self.read(key)
+            if stored is not None:
+                return stored[0]
+            time.sleep(0.1 * (attempt + 1))  # a concurrent conditional write was in flight (409): try again
+        raise ArchiveConflict(f"s3://{self.bucket}/{key}: neither written nor readable")
 
-    def _put(self, key: str, data: bytes) -> None:
+    def update_json(self, key: str, change: Callable[[dict | None], dict]) -> dict:
+        """Replace a JSON object by `change(current)`, never over a version this call has not seen: created
+        with If-None-Match, replaced with If-Match on the ETag read, and tried again when someone was faster."""
+        for attempt in range(20):
+            current = self.read(key)
+            new = change(json.loads(current[0]) if current else None)
+            condition = {"IfMatch": current[1]} if current else {"IfNoneMatch": "*"}
+            try:
+                self._put(key, json.dumps(new, indent=2).encode(), **condition)
+                return new
+            except ClientError as exc:
+                if _code(exc) not in _RACED:
+                    raise
+            time.sleep(0.05 * (attempt + 1))
+        raise ArchiveConflict(f"s3://{self.bucket}/{key}: changed by others at every try")
+
+    def _put(self, key: str, data: bytes, **condition: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type(key),
-                               ServerSideEncryption="AES256")
+                               ServerSideEncryption="AES256", **condition)
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        """(bytes, ETag) of the object at `key`, or None."""
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        return obj["Body"].read(), obj["ETag"]
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
     def latest_findings(self, platform: str, period_label: str) -> dict | None:
         """The newest archived findings.json of a platform and period (by manifest created_at, else by the
@@ -98,15 +148,70 @@ class S3Store:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
 
+class TriggerArchive:
+    """The folder of one trigger, `<platform>/<period>/<run-id>/`: objects written once, a merged manifest."""
+
+    def __init__(self, store: S3Store, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    @property
+    def uri(self) -> str:
+        return self.store.uri(self.prefix)
+
+    def get(self, name: str) -> bytes | None:
+        stored = self.store.read(self.prefix + check_name(name))
+        return stored[0] if stored else None
+
+    def put_once(self, name: str, data: bytes) -> bytes:
+        """The bytes stored under `name`: `data`, unless another attempt wrote them first."""
+        return self.store.put_once(self.prefix + check_name(name), data)
+
+    def manifest(self) -> dict | None:
+        stored = self.get(MANIFEST)
+        return json.loads(stored) if stored else None
+
+    def record(self, now: datetime, *, files: dict[str, bytes] | None = None, delivery: dict | None = None,
+               run_id: str | None = None, inventory: bool = False) -> dict:
+        """Merge into the manifest the SHA-256 of `files` (the stored bytes) and one delivery's state (by
+        audience; a later "sent" never replaces the first one). `inventory` also lists every stored object
+        the manifest does not name yet (written by an attempt that stopped before its manifest)."""
+        files = dict(files or {})
+        if inventory:
+            listed = {f["name"] for f in (self.manifest() or {}).get("files", [])} | set(files)
+            for key in self.store.keys(self.prefix):
+                name = key[len(self.prefix):]
+                if name != MANIFEST and name not in listed:
+                    files[name] = self.get(name) or b""
+        entries = [file_entry(name, data) for name, data in files.items()]
+
+        def change(current: dict | None) -> dict:
+            manifest = current or {"created_at": timestamp(now), "prefix": self.prefix, "run_id": run_id,
+                                   "files": [], "deliveries": []}
+            known = {f["name"]: f for f in manifest["files"]}
+            for entry in entries:
+                if entry["name"] not in known:
+                    manifest["files"].append(entry)
+                elif known[entry["name"]]["sha256"] != entry["sha256"]:
+                    raise ArchiveConflict(f"{self.uri}{entry['name']}: stored bytes differ from the manifest's")
+            if delivery is not None:
+                deliveries = manifest.setdefault("deliveries", [])
+                old = next((d for d in deliveries if d["audience"] == delivery["audience"]), None)
+                if old is None:
+                    deliveries.append(delivery)
+                elif not (old["state"] == delivery["state"] == SENT):
+                    deliveries[deliveries.index(old)] = delivery
+            manifest["updated_at"] = timestamp(now)
+            return manifest
+
+        return self.store.update_json(self.prefix + MANIFEST, change)
+
+
 class FolderStore:
     """The same artifacts as files under a folder (sub-folders created as needed)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-
-    def put(self, prefix: str, artifacts: dict[str, bytes], *, now: datetime | None = None) -> dict:
-        self.write(artifacts, self.root / prefix)
-        return manifest(prefix, artifacts, now)
 
     def write(self, artifacts: dict[str, bytes], folder: Path | None = None) -> list[Path]:
         folder = folder or self.root
