@@ -15,8 +15,9 @@ from ..vocabulary import AUDIENCES, TIERS
 
 _KEYS = {
     "platform", "platform_names", "tier", "marketplace", "source", "turnover_eur", "parameters",
-    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on",
+    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on", "report_link_days",
 }
+MAX_LINK_DAYS = 7  # an S3 presigned URL (SigV4) is valid at most seven days
 SME_STATUSES = ("none", "micro", "small")
 _WAIVER_KEYS = {"obligation", "justification", "approved_by", "expires"}
 _AUDIENCE_KEYS = {"name", "recipients"}
@@ -68,6 +69,7 @@ class Config:
     binding_commitments: bool = False  # under Art. 71 commitments made binding by the Commission
     sme_status: str = "none"  # none | micro | small (Arts 19, 29)
     sme_lost_on: date | None = None  # the micro/small status was lost on this date (exempt 12 more months)
+    report_link_days: int = MAX_LINK_DAYS  # how long the e-mails' link to the archived report works
 
     @property
     def names_in_data(self) -> tuple[str, ...]:
@@ -160,11 +162,15 @@ def parse_config(
     if sme not in SME_STATUSES:
         raise ConfigError("sme_status", f"{sme!r} is not one of {', '.join(SME_STATUSES)}", origin)
     lost = _date(doc["sme_lost_on"], "sme_lost_on", origin) if doc.get("sme_lost_on") is not None else None
+    link_days = doc.get("report_link_days", MAX_LINK_DAYS)
+    if isinstance(link_days, bool) or not isinstance(link_days, int) or not 1 <= link_days <= MAX_LINK_DAYS:
+        raise ConfigError("report_link_days", f"must be a whole number of days from 1 to {MAX_LINK_DAYS} "
+                                              "(an S3 presigned link lasts at most seven days)", origin)
     return Config(
         platform=_text(doc["platform"], "platform", origin), tier=tier, marketplace=marketplace,
         platform_names=names, source=source, turnover_eur=float(turnover) if turnover is not None else None,
         parameters=parameters, waivers=waivers, sender=sender, audiences=audiences,
-        binding_commitments=binding, sme_status=sme, sme_lost_on=lost,
+        binding_commitments=binding, sme_status=sme, sme_lost_on=lost, report_link_days=link_days,
     )
 
 
