@@ -6,6 +6,7 @@ this table does not know is shown humanised (`SOME_KEY` -> "Some key"), never as
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..vocabulary import ADVISORY, DUTY, ERROR, FAIL, INDICATOR, INSUFFICIENT_DATA, NOT_APPLICABLE, PASS, WAIVED, WARN
@@ -237,6 +238,18 @@ def label(value: Any) -> Any:
     if isinstance(value, list):
         return [label(v) for v in value]
     return value
+
+
+_KEY = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+
+
+def words(text: Any) -> Any:
+    """A rule's message with the enum keys it quotes in words: 'slowest category STATEMENT_CATEGORY_SCAMS_AND_FRAUD'
+    -> 'slowest category Scams and fraud'; ids (DSA-..., T-...) and other text are left alone."""
+    if not isinstance(text, str):
+        return text
+    return _KEY.sub(lambda m: str(label(m.group())) if m.group() in ENUMS or m.group().startswith(
+        "STATEMENT_CATEGORY_") else m.group(), text)
 
 
 def status_words(finding: dict) -> str:

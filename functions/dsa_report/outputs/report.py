@@ -126,7 +126,8 @@ def sentence(finding: Mapping[str, Any]) -> str:
         return "Could not be checked: missing " + (", ".join(finding.get("missing") or []) or "data") + "."
     if finding.get("status") == ERROR_STATUS:
         return "The check itself failed; the team that runs the reports has the details."
-    return f"{figure(count)} item{'s' if count != 1 else ''} to act on." if count else str(finding.get("message", ""))
+    return f"{figure(count)} item{'s' if count != 1 else ''} to act on." if count else labels.words(
+        str(finding.get("message", "")))
 
 
 def ordered(findings: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -208,7 +209,7 @@ def environment() -> Environment:
     )
     env.filters.update(num=figure, eur=eur, limit_label=limit_label, cell=fmt_cell, ordered=ordered,
                        columns=sample_columns, measure=measure, limit_text=limit_text, figure_text=figure_text,
-                       label=labels.label, column=labels.column, metric_label=labels.metric_label,
+                       label=labels.label, words=labels.words, column=labels.column, metric_label=labels.metric_label,
                        meaning=labels.meaning, status_words=labels.status_words, sentence=sentence)
     env.globals.update(STATUS_ORDER=STATUSES, QUIET=QUIET, SEVERITIES=SEVERITIES, field=_field,
                        STATUS_WORDS=labels.STATUS_WORDS)
