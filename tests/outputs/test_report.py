@@ -304,3 +304,37 @@ def test_no_csv_text_cell_can_start_a_formula(text):
         assert cell == "'" + text
     else:
         assert cell == text
+
+
+def test_findings_csv_writes_comparators_as_words_not_guarded_formulas(doc):
+    rows = parse_csv(report.findings_csv(doc))
+    comparators = {r["comparator"] for r in rows if r["comparator"]}
+    assert comparators <= {"at least", "at most", "exactly", "above", "below"} and "at most" in comparators
+    assert not any(r["comparator"].startswith("'") for r in rows)
+
+
+def test_items_csv_has_every_offending_item_of_every_finding_worst_first(doc):
+    full = [{"trader_id": f"T-{n:03d}", "illegal_items": 30 - n} for n in range(25)]
+    full[3]["note"] = "=HYPERLINK(\"http://x\")"
+    rows = parse_csv(report.items_csv(doc, {"DSA-23.1-REPEAT-INFRINGER-SUSPENSION": full}))
+    assert tuple(rows[0]) == report.ITEMS_CSV_COLUMNS
+    repeat = [r for r in rows if r["obligation_id"] == "DSA-23.1-REPEAT-INFRINGER-SUSPENSION"]
+    assert [r["trader_id"] for r in repeat] == [f"T-{n:03d}" for n in range(25)]  # the full list, not the sample
+    assert [r["rank"] for r in repeat] == [str(n) for n in range(1, 26)]
+    assert repeat[3]["details"].startswith("illegal_items: 27; note: =HYPERLINK")  # mid-cell: not a formula
+    penalties = [r for r in rows if r["obligation_id"] == "DSA-35-HIDDEN-LINK-PENALTIES"]
+    assert [r["item_id"] for r in penalties] == ["I-55120", "I-61877"]  # no full list given: the sample
+    assert all(r["id_column"] == "trader_id" for r in repeat + penalties)
+
+
+def test_items_csv_neutralises_a_formula_in_an_id(doc):
+    rows = parse_csv(report.items_csv(doc, {"DSA-23.1-REPEAT-INFRINGER-SUSPENSION": [{"trader_id": "=1+1"}]}))
+    assert next(r for r in rows if r["obligation_id"].startswith("DSA-23.1"))["trader_id"] == "'=1+1"
+
+
+def test_offending_items_csv_goes_to_trust_and_safety_only():
+    from dsa_report.outputs.registry import ITEMS_CSV, OUTPUTS
+
+    output = OUTPUTS[ITEMS_CSV]
+    assert output.evidence and [a for a in AUDIENCES if output.attached_to(a)] == ["trust_and_safety"]
+    assert all(OUTPUTS[name].attached_to(a) for name in ("findings.json", "findings.csv") for a in AUDIENCES)
