@@ -354,10 +354,10 @@ def test_generated_data_is_never_dated_after_now(tmp_path):
     now = datetime(2025, 8, 1, 6, 0)
     generate(tmp_path / "g", scale=1000, seed=2, period_start=date(2025, 7, 1), period_end=date(2025, 7, 31), now=now)
     con = duckdb.connect()
+    sors, notices = str(tmp_path / "g" / "statements_of_reasons" / "**" / "*.csv.gz"), str(tmp_path / "g" / "notices")
     sor = con.execute("SELECT max(created_at::TIMESTAMP), count(*) FILTER (WHERE created_at IS NULL) FROM "
-                      f"read_csv('{tmp_path / 'g'}/statements_of_reasons/**/*.csv.gz', all_varchar=true)").fetchone()
+                      "read_csv($files, all_varchar=true)", {"files": sors}).fetchone()
     assert sor[0] <= now and sor[1] > 0  # the ones not submitted yet have no created_at
-    acks = con.execute("SELECT max(acknowledged_at::TIMESTAMPTZ) FROM "
-                       f"read_json('{tmp_path / 'g'}/notices/**/*.jsonl.gz', format='newline_delimited',"
-                       " columns={'acknowledged_at': 'VARCHAR'})").fetchone()[0]
+    acks = con.execute("SELECT max(acknowledged_at::TIMESTAMPTZ) FROM read_json($files, format='newline_delimited',"
+                       " columns={'acknowledged_at': 'VARCHAR'})", {"files": notices + "/**/*.jsonl.gz"}).fetchone()[0]
     assert acks.replace(tzinfo=None) <= now

@@ -9,7 +9,8 @@ from dsa_report.outputs import labels
 @pytest.mark.parametrize(("value", "unit", "shown"), [
     (0.9921751, "share", "99.218%"), (100.5665, "hours", "100.6 hours (4.2 days)"), (29.52, "hours", "29.5 hours"),
     (9.299, "days", "9.3 days"), (1, "days", "1 day"), (454, "count", "454"),
-    (81678120.17, "recipients", "81,678,120 recipients"), (0.7412, "ratio", "0.74"), (1643835.62, "eur", "EUR 1,643,836"),
+    (81678120.17, "recipients", "81,678,120 recipients"), (0.7412, "ratio", "0.74"),
+    (1643835.62, "eur", "EUR 1,643,836"),
     (None, "share", "n/a"),
 ])
 def test_measure_rounds_by_unit_with_thousands_separators(value, unit, shown):

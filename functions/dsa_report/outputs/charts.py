@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..obligations.wording import figure, measure
+from ..obligations.wording import figure, limit, measure
 from ..vocabulary import FAIL, SEVERITIES, STATUSES
 from . import labels
 
@@ -134,6 +134,7 @@ class Indicator:
     current: float
     threshold: float | None
     status: str
+    comparator: str | None = None
 
 
 def trend(indicators: Sequence[Indicator], previous_label: str, current_label: str) -> Chart | None:
@@ -156,7 +157,8 @@ def trend(indicators: Sequence[Indicator], previous_label: str, current_label: s
         if ind.threshold is not None:
             tx = left + width * ind.threshold / top
             body.append(_line(tx, y + 17, tx, y + 20 + 2 * bar + 8, INK, dash=True))
-            body.append(_text(tx + 3, y + 20 + 2 * bar + 16, "limit " + measure(ind.threshold, ind.unit),
+            body.append(_text(tx + 3, y + 20 + 2 * bar + 16, "limit: " + limit(ind.comparator, ind.threshold,
+                                                                                ind.unit).split(" (")[0],
                               size=10, fill=MUTED))
         y += block + 10
     alt = "Main indicators against the previous period: " + "; ".join(
@@ -176,12 +178,12 @@ def categories(rows: Sequence[tuple[str, float, int]], *, warn: float | None, fa
     width = WIDTH - left - right
     high = max([r[1] for r in rows] + [fail or 0, warn or 0]) * 1.08 or 1
     body = []
-    for limit, name in ((warn, "warn"), (fail, "fail")):
-        if limit:
-            x = left + width * limit / high
+    for bound, name in ((warn, "warn"), (fail, "fail")):
+        if bound:
+            x = left + width * bound / high
             body.append(_line(x, top - 6, x, top + len(rows) * (bar + gap), INK if name == "fail" else MUTED,
                               dash=True))
-            body.append(_text(x, top - 10, f"{name} {measure(limit, unit).split(' (')[0]}", size=10,
+            body.append(_text(x, top - 10, f"{name} {measure(bound, unit).split(' (')[0]}", size=10,
                               anchor="middle", fill=MUTED))
     y = float(top)
     for name, value, count in rows:
@@ -247,7 +249,7 @@ def main_indicators(findings: Sequence[dict], limit: int = 6) -> list[Indicator]
         chosen.append((STATUSES.index(f["status"]) if f["status"] in STATUSES else 99,
                        SEVERITIES.index(f["severity"]) if f.get("severity") in SEVERITIES else 9,
                        Indicator(metric.get("name", ""), metric.get("unit"), before, current,
-                                 _number(metric.get("threshold")), f["status"])))
+                                 _number(metric.get("threshold")), f["status"], metric.get("comparator"))))
     chosen.sort(key=lambda c: c[:2])
     return [c[2] for c in chosen[:limit]]
 
