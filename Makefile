@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint docs clean
+.PHONY: demo test bench lint docs clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +14,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the scheduled job end to end on a local S3/SES endpoint; results in out/demo/
+demo: $(STAMP)  ## the scheduled job end to end on a local S3/SES endpoint; results (and screenshots) in out/demo/
 	$(BIN)/dsa-report demo --out out/demo
 
-test: lint  ## lint, then the whole test suite
+test: lint browser  ## lint, then the whole test suite (the browser checks included)
 	$(BIN)/pytest
+
+# The report and e-mails are checked in a real browser: Debian's chromium, installed only when missing.
+browser:  ## install headless Chromium (Debian's package) when `chromium` is not on PATH
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing: run  sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; fi
 
 bench: $(STAMP)  ## full run vs bare DuckDB scan: 2M SoRs from a folder, then 10M through S3 vs pandas
 	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(ROWS),2000000)

@@ -107,6 +107,9 @@ def test_fail_on_passes_when_every_warn_and_fail_is_waived(tmp_path, data, capsy
     ({"waivers": [{"obligation": "DSA-99-NOPE", "justification": "x", "approved_by": "y",
                    "expires": "2030-01-01"}]}, "waivers[0].obligation"),
     ({"tier": "GIANT"}, "tier"),
+    ({"report_link_days": 30}, "report_link_days"),  # an S3 presigned link lasts at most seven days
+    ({"report_link_days": "7"}, "report_link_days"),
+    ({"audiences": [{"name": "boardroom", "recipients": ["b@example.com"]}]}, "audiences[0].name"),
 ])
 def test_config_errors_name_the_key_before_any_data_is_read(tmp_path, capsys, extra, key):
     cfg = config(tmp_path, tmp_path / "no-such-data", **extra)  # reading data first would fail differently
@@ -229,6 +232,14 @@ def test_obligations_lists_the_catalogue(capsys):
     ob = next(o for o in catalogue.obligations if o.id == "DSA-23.1-REPEAT-INFRINGER-SUSPENSION")
     assert f"art. {ob.article}" in line and ob.severity in line and ob.applies_label in line
     assert ob.parameters and all(f"{k}={v}" in line for k, v in ob.parameters.items())
+    lines = out.splitlines()
+    assert lines[lines.index(line) + 1].strip() == ob.title  # each obligation with its title
+
+
+def test_fail_on_help_says_at_or_above(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "at or above this status" in " ".join(capsys.readouterr().out.split())
 
 
 def test_obligations_for_a_tier_hide_what_does_not_apply(capsys):
@@ -279,3 +290,74 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
     assert (mine / "thesis.tex").read_text() == "years of work"
     assert main(["demo", "--out", str(tmp_path / "new"), "--scale", "5"]) == 2
     one_line_error(capsys, "--scale")
+
+
+def test_trust_and_safety_alone_gets_every_offending_item_as_a_csv(tmp_path, data, capsys):
+    from email import message_from_bytes
+    from email.policy import default
+
+    audiences = [{"name": a, "recipients": [f"{a.replace('_', '-')}@example.com"]}
+                 for a in ("board", "compliance", "trust_and_safety")]
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(config(tmp_path, data, audiences=audiences)), "--period", PERIOD,
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    attached = {}
+    for eml in (out / "emails").glob("*.eml"):
+        message = message_from_bytes(eml.read_bytes(), policy=default)
+        attached[eml.stem] = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+    assert "offending_items.csv" in attached["trust_and_safety"]
+    assert "offending_items.csv" not in attached["board"] and "offending_items.csv" not in attached["compliance"]
+    rows = list(csv.DictReader(io.StringIO(attached["trust_and_safety"]["offending_items.csv"])))
+    document = json.loads((out / "findings.json").read_text())
+    for finding in document["findings"]:
+        listed = [r for r in rows if r["obligation_id"] == finding["obligation_id"]]
+        archived = out / "evidence" / f"{finding['obligation_id']}.jsonl"
+        expected = len(archived.read_text().splitlines()) if archived.exists() else len(finding["evidence"]["sample"])
+        assert len(listed) == expected, finding["obligation_id"]  # every offending item, not the 20 of the sample
+    assert (out / "offending_items.csv").read_bytes().decode().splitlines() == (
+        attached["trust_and_safety"]["offending_items.csv"].splitlines())
+
+
+def test_the_emails_link_to_the_archived_report_for_report_link_days():
+    from datetime import UTC, datetime
+
+    from dsa_report.app import pipeline
+    from dsa_report.engine.periods import parse_period
+    from dsa_report.obligations.config import parse_config
+
+    calls = []
+
+    class S3:
+        def generate_presigned_url(self, operation, Params, ExpiresIn):  # noqa: N803 (boto3's names)
+            calls.append((operation, Params, ExpiresIn))
+            return "https://reports.example/ExampleMarket/2025-07/run-1/report.html?X-Amz-Signature=x"
+
+    cfg = parse_config({"platform": "ExampleMarket", "tier": "VLOP", "report_link_days": 3})
+    request = pipeline.RunRequest(config=cfg, period=parse_period(PERIOD), source="x", reports_bucket="archive",
+                                  now=datetime(2025, 8, 2, tzinfo=UTC))
+    link = pipeline._report_link(request, pipeline.Clients(lambda service: S3()), "run-1")
+    assert link == ("https://reports.example/ExampleMarket/2025-07/run-1/report.html?X-Amz-Signature=x", 3)
+    assert calls == [("get_object", {"Bucket": "archive", "Key": "ExampleMarket/2025-07/run-1/report.html"},
+                      3 * 86400)]
+    assert parse_config({"platform": "P", "tier": "VLOP"}).report_link_days == 7  # the default
+    request.reports_bucket = None
+    assert pipeline._report_link(request, pipeline.Clients(lambda service: S3()), "run-1") is None
+
+
+def test_generated_data_is_never_dated_after_now(tmp_path):
+    """The demo runs a day after the month it reports: no statement submitted, no notice acknowledged later."""
+    from datetime import datetime
+
+    import duckdb
+
+    now = datetime(2025, 8, 1, 6, 0)
+    generate(tmp_path / "g", scale=1000, seed=2, period_start=date(2025, 7, 1), period_end=date(2025, 7, 31), now=now)
+    con = duckdb.connect()
+    sors, notices = str(tmp_path / "g" / "statements_of_reasons" / "**" / "*.csv.gz"), str(tmp_path / "g" / "notices")
+    sor = con.execute("SELECT max(created_at::TIMESTAMP), count(*) FILTER (WHERE created_at IS NULL) FROM "
+                      "read_csv($files, all_varchar=true)", {"files": sors}).fetchone()
+    assert sor[0] <= now and sor[1] > 0  # the ones not submitted yet have no created_at
+    acks = con.execute("SELECT max(acknowledged_at::TIMESTAMPTZ) FROM read_json($files, format='newline_delimited',"
+                       " columns={'acknowledged_at': 'VARCHAR'})", {"files": notices + "/**/*.jsonl.gz"}).fetchone()[0]
+    assert acks.replace(tzinfo=None) <= now

@@ -81,3 +81,19 @@ def test_too_large_message_is_refused():
 def test_needs_a_recipient():
     with pytest.raises(ValueError):
         make(recipients=[])
+
+
+def test_inline_charts_travel_in_multipart_related_by_content_id():
+    mail = report.compose_email(DOC, "compliance")
+    assert mail.images
+    msg = make(html=mail.html, inline=mail.images)
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=default)
+    types = [part.get_content_type() for part in parsed.walk()]
+    assert types[:5] == ["multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html"]
+    images = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == len(mail.images)
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    for part, image in zip(images, mail.images, strict=True):
+        assert part["Content-ID"] == f"<{image.cid}>" and f"cid:{image.cid}" in html
+        assert part.get_payload(decode=True) == image.content
+    assert {a.get_filename() for a in parsed.iter_attachments()} == {"findings.json", "findings.csv"}

@@ -177,6 +177,7 @@ def cmd_obligations(args) -> int:
             continue
         params = ", ".join(f"{k}={v}" for k, v in ob.parameters.items()) or "-"
         print(f"{ob.id:<42} art. {ob.article:<7} {ob.applies_label:<13} {ob.severity:<9} {params}")
+        print(f"{'':<42} {ob.title}")
     return 0
 
 
@@ -191,7 +192,9 @@ def parser(extend: Callable[[argparse._SubParsersAction], None] | None = None) -
     run.add_argument("--source", help="data location (folder or s3://bucket/prefix/); overrides the config")
     run.add_argument("--out", help="output folder (default ./out/<platform>/<period>/)")
     run.add_argument("--send", action="store_true", help="send the e-mails through SES")
-    run.add_argument("--fail-on", choices=sorted(FAIL_ON), help="exit 3 when a finding has this status")
+    run.add_argument("--fail-on", choices=sorted(FAIL_ON),
+                     help="exit 3 when a finding is at or above this status: FAIL (FAIL only), WARN (FAIL or WARN), "
+                          "ERROR (FAIL or ERROR), INSUFFICIENT_DATA (FAIL or INSUFFICIENT_DATA)")
     run.add_argument("--archive-bucket", help="also archive every artifact in this S3 bucket")
     run.add_argument("--ledger-table", help="DynamoDB delivery ledger (no e-mail is sent twice)")
     run.set_defaults(func=cmd_run)

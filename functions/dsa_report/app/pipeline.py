@@ -28,10 +28,19 @@ from ..ingest import loader, sources
 from ..obligations.config import Config, load_config
 from ..obligations.evaluation import default_catalogue, evaluate
 from ..obligations.exemptions import sme_exemption
-from ..outputs import findings, mime, report
+from ..outputs import charts, findings, mime, report
 from ..outputs.evidence import evidence_jsonl
-from ..outputs.registry import OUTPUTS
-from ..vocabulary import DUPLICATE, EMAIL_FOLDER, EVIDENCE_FOLDER, FINDINGS_JSON, IN_PROGRESS, MANIFEST, SENT
+from ..outputs.registry import ATTACH_MAX_BYTES, OUTPUTS
+from ..vocabulary import (
+    DUPLICATE,
+    EMAIL_FOLDER,
+    EVIDENCE_FOLDER,
+    FINDINGS_JSON,
+    IN_PROGRESS,
+    MANIFEST,
+    REPORT_HTML,
+    SENT,
+)
 from .settings import Settings
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -212,8 +221,8 @@ def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, lis
     document = json.loads(document_bytes)
     for name, output in OUTPUTS.items():
         if name != FINDINGS_JSON:
-            keep(name, lambda output=output: output.render(document))
-    messages = _messages(request, document, stored)
+            keep(name, lambda output=output: output.rendered(document, evidence or {}))
+    messages = _messages(request, document, stored, evidence, _report_link(request, clients, document["run"]["id"]))
     emails = {audience: keep(f"{EMAIL_FOLDER}/{audience}.eml", message.as_bytes)
               for audience, message in messages.items()}
     rank = {name: i for i, name in enumerate(OUTPUTS)}  # listed as before: outputs, evidence, e-mails
@@ -263,16 +272,35 @@ def _evidence(evidence: dict[str, list[dict]]) -> dict[str, bytes]:
             for obligation_id, rows in sorted(evidence.items())}
 
 
-def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes]) -> dict:
+def _report_link(request: RunRequest, clients: Clients, run_id: str) -> tuple[str, int] | None:
+    """A time-limited link to the archived report.html (an S3 presigned URL, signed before the upload: signing
+    needs no object), valid `report_link_days`; None without an archive bucket."""
+    if not request.reports_bucket:
+        return None
+    days = request.config.report_link_days
+    key = archive_prefix(request.config.platform, request.period.label, run_id) + REPORT_HTML
+    url = clients("s3").generate_presigned_url("get_object", Params={"Bucket": request.reports_bucket, "Key": key},
+                                               ExpiresIn=days * 86400)
+    return url, days
+
+
+def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes],
+              evidence: dict[str, list[dict]] | None = None, link: tuple[str, int] | None = None) -> dict:
     config, run_id = request.config, document["run"]["id"]
-    attachments = [mime.Attachment(name, artifacts[name], output.content_type(name).split(";")[0])
-                   for name, output in OUTPUTS.items() if output.attached]
+    drawn = tuple(charts.for_run(document, evidence))  # drawn once, shown in every e-mail that wants them
     messages = {}
     for audience in config.audiences:
-        subject, text, html = report.render_email(document, audience.name)
+        attached = [name for name, output in OUTPUTS.items() if output.attached_to(audience.name)]
+        too_large = tuple(name for name in attached if len(artifacts[name]) > ATTACH_MAX_BYTES)
+        attachments = [mime.Attachment(name, artifacts[name], OUTPUTS[name].content_type(name).split(";")[0])
+                       for name in attached if name not in too_large]
+        extras = report.MailExtras(link=link[0] if link else None, link_days=link[1] if link else None,
+                                   attachments=tuple(a.filename for a in attachments), not_attached=too_large,
+                                   charts=drawn)
+        mail = report.compose_email(document, audience.name, extras)
         messages[audience.name] = mime.build_message(
-            sender=config.sender or "", recipients=list(audience.recipients), subject=subject, text=text,
-            html=html, attachments=attachments,
+            sender=config.sender or "", recipients=list(audience.recipients), subject=mail.subject,
+            text=mail.text, html=mail.html, attachments=attachments, inline=mail.images,
             headers={"X-DSA-Report-Run": run_id, "X-DSA-Report-Audience": audience.name},
         )
     return messages

@@ -16,7 +16,9 @@ from ..vocabulary import AUDIENCES, TIERS
 _KEYS = {
     "platform", "platform_names", "tier", "marketplace", "source", "turnover_eur", "parameters",
     "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on", "unreadable_tolerance",
+    "report_link_days",
 }
+MAX_LINK_DAYS = 7  # an S3 presigned URL (SigV4) is valid at most seven days
 SME_STATUSES = ("none", "micro", "small")
 _WAIVER_KEYS = {"obligation", "justification", "approved_by", "expires"}
 _AUDIENCE_KEYS = {"name", "recipients"}
@@ -70,6 +72,7 @@ class Config:
     sme_lost_on: date | None = None  # the micro/small status was lost on this date (exempt 12 more months)
     # share of a dataset's bytes that may be unreadable before the obligations needing it are INSUFFICIENT_DATA
     unreadable_tolerance: float = 0.0
+    report_link_days: int = MAX_LINK_DAYS  # how long the e-mails' link to the archived report works
 
     @property
     def names_in_data(self) -> tuple[str, ...]:
@@ -167,11 +170,16 @@ def parse_config(
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
         raise ConfigError("unreadable_tolerance", f"{tolerance!r} is not a share from 0 up to (not including) 1, "
                           "e.g. 0.01 for 1%", origin)
+    link_days = doc.get("report_link_days", MAX_LINK_DAYS)
+    if isinstance(link_days, bool) or not isinstance(link_days, int) or not 1 <= link_days <= MAX_LINK_DAYS:
+        raise ConfigError("report_link_days", f"must be a whole number of days from 1 to {MAX_LINK_DAYS} "
+                                              "(an S3 presigned link lasts at most seven days)", origin)
     return Config(
         platform=_text(doc["platform"], "platform", origin), tier=tier, marketplace=marketplace,
         platform_names=names, source=source, turnover_eur=float(turnover) if turnover is not None else None,
         parameters=parameters, waivers=waivers, sender=sender, audiences=audiences,
         binding_commitments=binding, sme_status=sme, sme_lost_on=lost, unreadable_tolerance=float(tolerance),
+        report_link_days=link_days,
     )
 
 

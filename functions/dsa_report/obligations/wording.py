@@ -61,7 +61,8 @@ def plural(n: int, word: str) -> str:
 
 
 def figure(value: Any) -> str:
-    """A metric value in a table: integers exact, other numbers to six significant digits."""
+    """A number in a table cell: integers exact with thousands separators, others to three significant digits
+    (whole units kept: 1,234.6), so 27.1405 reads 27.1 and 0.08334 reads 0.0833."""
     if value is None:
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -69,8 +70,52 @@ def figure(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.2f}" if abs(value) >= 1e5 else f"{value:.6g}"
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    return f"{float(f'{value:.3g}'):,}".removesuffix(".0")
+
+
+def _tenths(value: float, word: str) -> str:
+    """'9.3 days', '1 day', '100.6 hours': one decimal at most."""
+    text = f"{value:,.1f}".removesuffix(".0")
+    return f"{text} {word if text == '1' else word + 's'}"
+
+
+def hours(value: float) -> str:
+    """A duration given in hours: '29.5 hours'; from two days on also in days, '100.6 hours (4.2 days)'."""
+    text = _tenths(value, "hour")
+    return f"{text} ({_tenths(value / 24, 'day')})" if value >= 48 else text
+
+
+def measure(value: Any, unit: str | None = None) -> str:
+    """A metric's value for people, rounded by its unit: shares as percentages, durations in hours or days,
+    counts and people with thousands separators, euros as EUR."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "n/a" if value is None else str(value)
+    if unit in ("share", "rate"):
+        return pct(value)
+    if unit == "hours":
+        return hours(value)
+    if unit == "days":
+        return _tenths(value, "day")
+    if unit == "ratio":
+        return f"{value:.2f}"
+    if unit in ("eur", "EUR"):
+        return eur(value)
+    text = figure(round(value) if abs(value) >= 1000 else value)
+    return text if unit in (None, "", "count") else f"{text} {unit}"
+
+
+COMPARATOR_WORDS = {">=": "at least", "<=": "at most", ">": "above", "<": "below", "==": "exactly", "!=": "not"}
+
+
+def limit(comparator: str | None, threshold: Any, unit: str | None = None) -> str:
+    """A limit in words: 'at least 99.9%', 'at most 72 hours', 'none allowed' (== 0)."""
+    if comparator in ("==", "<=") and threshold == 0:
+        return "none allowed"
+    words = COMPARATOR_WORDS.get(comparator or "", comparator or "")
+    return f"{words} {measure(threshold, unit)}".strip()
 
 
 def eur(value: Any) -> str:

@@ -8,12 +8,16 @@ into the output folder.
 
 from __future__ import annotations
 
+import base64
 import email
+import email.policy
 import json
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -149,7 +153,218 @@ def download_prefix(endpoint: str, bucket: str, prefix: str, out: Path) -> list[
     return written
 
 
-def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> int:
+# ---------------------------------------------------------------- headless Chromium (demo screenshots, tests)
+
+MEASURE = """(function (w) {
+  var out = [], charts = document.querySelectorAll("svg.chart, img");
+  document.querySelectorAll("body *").forEach(function (el) {
+    var r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    if (r.width && (r.right > w + 1 || r.left < -1)) {
+      out.push(el.tagName + "." + el.className + " " + Math.round(r.right)); }
+    if (el.clientWidth && el.scrollWidth > el.clientWidth + 1 && s.overflowX !== "auto" && s.overflowX !== "scroll") {
+      out.push("clipped or overflowing " + el.tagName + "." + el.className + " " + el.scrollWidth + ">"
+               + el.clientWidth); }
+  });
+  var shown = Array.prototype.filter.call(charts, function (c) {
+    return c.tagName.toLowerCase() === "svg" ? c.getBoundingClientRect().width > 0
+                                             : c.complete && c.naturalWidth > 0; });
+  return JSON.stringify({scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+    width: w, outside: out.slice(0, 20), charts: charts.length, chartsShown: shown.length,
+    height: document.documentElement.scrollHeight});
+})(%d)"""
+
+
+def chromium() -> str | None:
+    """Debian's `chromium` (or a `chromium-browser`) on PATH; None when there is none."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe: fd 3 in, fd 4
+    out, NUL-separated JSON): the window is exactly as wide as asked (a headless window is never narrower than
+    500 px, an emulated viewport is), and the page measures itself."""
+
+    def __init__(self, timeout: float = 60.0):
+        binary = chromium()
+        if binary is None:
+            raise FileNotFoundError("chromium is not installed: run `make browser`")
+        to_browser, self._out = os.pipe()
+        self._in, from_browser = os.pipe()
+
+        def fds() -> None:  # in the child: the pipes on the descriptors Chromium reads and writes
+            reading, writing = os.dup(to_browser), os.dup(from_browser)  # above 4, whatever the numbers were
+            os.dup2(reading, 3)
+            os.dup2(writing, 4)
+
+        self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list, no shell
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+             "--disable-dev-shm-usage", "--remote-debugging-pipe", "about:blank"],
+            preexec_fn=fds, close_fds=False, stdout=subprocess.DEVNULL,  # close_fds would close 3 and 4
+            stderr=subprocess.DEVNULL)
+        os.close(to_browser)
+        os.close(from_browser)
+        self.timeout, self._buffer, self._id = timeout, b"", 0
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable", session=True)
+
+    def call(self, method: str, params: dict | None = None, *, session: bool = False, wait: str | None = None):
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = self.session
+        os.write(self._out, json.dumps(message).encode() + b"\0")
+        deadline, result, event = time.monotonic() + self.timeout, None, wait is None
+        while result is None or not event:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"chromium did not answer {method}")
+            while b"\0" not in self._buffer:
+                chunk = os.read(self._in, 1 << 20)
+                if not chunk:
+                    raise RuntimeError("chromium closed the pipe")
+                self._buffer += chunk
+            raw, _, self._buffer = self._buffer.partition(b"\0")
+            reply = json.loads(raw)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                result = reply.get("result", {})
+            elif wait and reply.get("method") == wait:
+                event = True
+        return result
+
+    def open(self, page: Path, width: int, height: int = 900) -> dict:
+        """Load a page in a `width` px viewport; returns its measurements (MEASURE)."""
+        self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                         "mobile": width < 600}, session=True)
+        self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=True, wait="Page.loadEventFired")
+        value = self.call("Runtime.evaluate", {"expression": MEASURE % width, "returnByValue": True}, session=True)
+        return json.loads(value["result"]["value"])
+
+    def screenshot(self, page: Path, png: Path, width: int, max_height: int = 6000) -> dict:
+        """A full-page PNG at `width` px (at most `max_height` tall); returns the page's measurements."""
+        facts = self.open(page, width)
+        height = min(max(facts["height"], 200), max_height)
+        self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                         "mobile": width < 600}, session=True)
+        shot = self.call("Page.captureScreenshot", {"format": "png"}, session=True)
+        png.write_bytes(base64.b64decode(shot["data"]))
+        return facts
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close")
+        except (RuntimeError, TimeoutError, OSError):
+            pass
+        for fd in (self._in, self._out):
+            os.close(fd)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def render_eml(eml: Path, stem: Path) -> Path:
+    """An e-mail's HTML part as a page a browser opens, its `cid:` images saved beside it (as a mail client
+    shows it); returns the page's path."""
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    html = message.get_body(preferencelist=("html",)).get_content()
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for part in message.walk():
+        cid = (part.get("Content-ID") or "").strip("<>")
+        if cid and part.get_content_maintype() == "image":
+            image = stem.parent / f"{stem.name}-{part.get_filename() or cid}"
+            image.write_bytes(part.get_payload(decode=True))
+            html = html.replace(f"cid:{cid}", image.name)
+    page = stem.with_suffix(".html")
+    page.write_text(html, encoding="utf-8")
+    return page
+
+
+class _Progress(logging.Handler):
+    """The handler's progress log lines (Powertools, JSON on stdout at INFO) as short human lines, plus a line
+    every `every` seconds while nothing else is said (the evaluation is one long silent step)."""
+
+    STEPS = {"sources": "found {objects} objects in {source}",
+             "dataset": "loaded {dataset}: {rows:,} rows from {files} files, {quarantined:,} quarantined",
+             "evaluated": "evaluated {obligations} obligations", "archived": "archived {files} files to {uri}",
+             "delivery": "e-mail {key}: {status}"}
+
+    def __init__(self, say, every: float = 10.0):
+        super().__init__(logging.INFO)
+        self.say, self.every, self.last, self.step = say, every, time.monotonic(), "reading the data"
+        self.started, self.done = time.monotonic(), threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        template = self.STEPS.get(record.getMessage())
+        if template is None:
+            return
+        try:
+            line = template.format(**record.__dict__)
+        except (KeyError, ValueError, TypeError):
+            line = record.getMessage()
+        self.step = "evaluating the obligations" if record.getMessage() == "dataset" else "writing the reports"
+        self.last = time.monotonic()
+        self.say(f"  {line}")
+
+    def _beat(self) -> None:
+        while not self.done.wait(1.0):
+            if time.monotonic() - self.last >= self.every:
+                self.last = time.monotonic()
+                self.say(f"  ... {self.step} ({time.monotonic() - self.started:.0f} s)")
+
+    @contextmanager
+    def attached(self) -> Iterator[None]:
+        logger = logging.getLogger("dsa-report")  # the Powertools logger of handlers.scheduled
+        quiet = [(h, h.level) for h in logger.handlers]
+        for handler, _ in quiet:
+            handler.setLevel(max(handler.level, logging.WARNING))  # its JSON lines stay off the terminal
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(self)
+        beat = threading.Thread(target=self._beat, daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            self.done.set()
+            beat.join()
+            logger.removeHandler(self)
+            logger.setLevel(level)
+            for handler, old in quiet:
+                handler.setLevel(old)
+
+
+def screenshots(out: Path, say=print) -> list[Path]:
+    """The report and each sent e-mail in headless Chromium at 1280 and 400 px, as PNG under out/screenshots/,
+    for a person to look at; nothing when Chromium is not installed (`make browser` installs it)."""
+    if chromium() is None:
+        say("screenshots skipped: no chromium on PATH (make browser)")
+        return []
+    folder = out / "screenshots"
+    folder.mkdir(exist_ok=True)
+    pages = {"report": out / "report.html"}
+    for eml in sorted((out / "sent").glob("*.eml")):
+        pages[f"email-{eml.stem}"] = render_eml(eml, folder / f"email-{eml.stem}")
+    shots = []
+    with Browser() as browser:
+        for name, page in pages.items():
+            for width in (1280, 400):
+                png = folder / f"{name}-{width}.png"
+                facts = browser.screenshot(page, png, width)
+                if facts["scrollWidth"] > facts["innerWidth"] or facts["outside"]:
+                    say(f"  {png.name}: wider than the window: {facts}")
+                shots.append(png)
+    return shots
+
+
+def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots: bool = True) -> int:
     from ..app.cli import status_table
     from .synthetic import generate
 
@@ -162,8 +377,9 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
     with local_aws() as endpoint, tempfile.TemporaryDirectory(prefix="dsa-demo-") as work:
         say(f"local S3/SES/DynamoDB endpoint (moto server): {endpoint}")
         provision(endpoint)
+        say(f"generating a synthetic marketplace ({scale:,} statements of reasons for {period.label})")
         plan = generate(Path(work) / "data", scale=scale, seed=seed, period_start=period.start,
-                        period_end=period.end, platform=PLATFORM)
+                        period_end=period.end, platform=PLATFORM, now=now.replace(tzinfo=None))
         count = upload_folder(endpoint, Path(work) / "data", DATA_BUCKET, DATA_PREFIX)
         boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=DATA_BUCKET, Key=CONFIG_KEY,
                                                              Body=demo_config(now.date()).encode())
@@ -175,13 +391,15 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
         config_uri = f"s3://{DATA_BUCKET}/{CONFIG_KEY}"
         before = previous(period)
         say(f"archiving last month's report first ({before.label}, a console run without e-mail) for the trend")
-        handler({"config": config_uri, "period": before.label, "send": False},
-                LambdaContext(aws_request_id="demo-previous-period"))
+        with _Progress(say).attached():
+            handler({"config": config_uri, "period": before.label, "send": False},
+                    LambdaContext(aws_request_id="demo-previous-period"))
         event = {"config": config_uri, "period": None, "period_kind": "month",
                  "scheduled_time": now.isoformat().replace("+00:00", "Z")}
         (out / "scheduler-event.json").write_text(json.dumps(event, indent=2) + "\n")
         say(f"invoking the scheduled Lambda handler with {json.dumps(event)}")
-        first = handler(event, LambdaContext(aws_request_id="demo-invocation-1"))
+        with _Progress(say).attached():
+            first = handler(event, LambdaContext(aws_request_id="demo-invocation-1"))
         say("invoking it again with the same event (a retry): the delivery ledger must stop a second send")
         second = handler(event, LambdaContext(aws_request_id="demo-invocation-2"))
 
@@ -206,5 +424,9 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
         say(f"  {out / name}")
     for path in sorted(sent.glob("*.eml")):
         say(f"  {path}")
+    if shots:
+        taken = screenshots(out, say)
+        if taken:
+            say(f"screenshots (headless Chromium, 1280 and 400 px): {taken[0].parent}/ ({len(taken)} files)")
     say(f"archive: {first['archive']}  ({time.monotonic() - started:.0f} s)")
     return 0 if messages and not resent else 1

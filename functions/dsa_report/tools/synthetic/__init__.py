@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -62,10 +62,12 @@ class Plan:
 
 
 def generate(out: Path, *, scale: int = 200_000, seed: int = 7, period_start: date, period_end: date,
-             platform: str = "ExampleMarket", sor_files: int | None = None) -> Plan:
+             platform: str = "ExampleMarket", sor_files: int | None = None, now: datetime | None = None) -> Plan:
     """Write a synthetic marketplace with `scale` statements of reasons dated in the period into `out`.
 
     The dataset folders of the contract under `out` are replaced; anything else in `out` is left alone.
+    Nothing is dated after `now` (default: the wall clock, UTC): a statement of reasons or an acknowledgement
+    that would come later is not there yet (created_at / acknowledged_at empty), as in a real export.
     """
     if scale < MIN_SCALE:
         raise ValueError(f"scale must be at least {MIN_SCALE}")
@@ -73,7 +75,8 @@ def generate(out: Path, *, scale: int = 200_000, seed: int = 7, period_start: da
         raise ValueError(f"the period must cover at least {MIN_PERIOD_DAYS} days")
     if seed < 0 or (sor_files is not None and sor_files < 1):
         raise ValueError("seed must be >= 0 and sor_files >= 1")
-    world = World(seed, period_start, period_end, platform, scale)
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
+    world = World(seed, period_start, period_end, platform, scale, now)
     cast = roles.cast(world)
     spill = tempfile.TemporaryDirectory(prefix="dsa-synthetic-spill-")
     con = connect(world)
@@ -130,7 +133,9 @@ _MEASURES = {
     "sor_count": "SELECT count(*) FROM sor_base WHERE copy_no = 0 AND app_ts >= ps() AND app_ts < pe_end()",
     "sor_incomplete_count": "SELECT count(*) FROM sor_base WHERE copy_no = 0 AND missing IS NOT NULL"
                             " AND app_ts >= ps() AND app_ts < pe_end()",
-    "sor_submission_delay_p95_days": "SELECT quantile_cont(created_ts::DATE - app_ts::DATE, 0.95) FROM sor_base"
+    # not submitted yet (created_ts null): the delay reached at the cut-off, as DSA-24.5 counts it
+    "sor_submission_delay_p95_days": "SELECT quantile_cont(coalesce(created_ts, (SELECT greatest(pe_end(),"
+                                     " max(created_ts)) FROM sor_base))::DATE - app_ts::DATE, 0.95) FROM sor_base"
                                      " WHERE copy_no = 0 AND app_ts >= ps() AND app_ts < pe_end()",
     "notice_median_decision_hours": "SELECT median(epoch(decided_at - received_at) / 3600) FROM notices"
                                     " WHERE received_at >= ps() AND received_at < pe_end()",

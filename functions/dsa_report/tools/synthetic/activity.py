@@ -149,7 +149,7 @@ FROM events ORDER BY occurred_at, eid
 
 
 _NOTICES_OUT = """
-SELECT notice_id, iso_ts(received_at) AS received_at, iso_ts(acknowledged_at) AS acknowledged_at,
+SELECT notice_id, iso_ts(received_at) AS received_at, iso_ts(by_now(acknowledged_at)) AS acknowledged_at,
   iso_ts(decided_at) AS decided_at, source_type, notifier_id, category, item_id, trader_id, outcome,
   TRUE AS notifier_contact_provided,
   (['DE', 'FR', 'IT', 'ES', 'NL', 'PL'])[1 + CAST(hash(notice_id) % 6 AS INTEGER)] AS member_state,

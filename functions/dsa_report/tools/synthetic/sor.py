@@ -68,7 +68,7 @@ FROM (
 
 _FACTS = """
 CREATE TABLE facts AS
-SELECT *, created_from(app_ts, delay_days(rnd(seq, 'delay'), seq), rnd(seq, 'created')) AS created_ts,
+SELECT *, by_now(created_from(app_ts, delay_days(rnd(seq, 'delay'), seq), rnd(seq, 'created'))) AS created_ts,
   NULL::VARCHAR AS missing, 0 AS copy_no
 FROM core
 """
@@ -97,13 +97,13 @@ UPDATE facts SET missing = $field WHERE seq IN (
 
 _DUPLICATE = """
 INSERT INTO facts
-SELECT * REPLACE (1 AS copy_no, created_ts + secs(3600 * (20 + rnd(seq, 'dup') * 50)) AS created_ts)
+SELECT * REPLACE (1 AS copy_no, by_now(created_ts + secs(3600 * (20 + rnd(seq, 'dup') * 50))) AS created_ts)
 FROM facts WHERE kind = 'bg' AND app_ts >= ps()::TIMESTAMP
 ORDER BY hash(seq, seed(), 'dup'), seq LIMIT $n
 """
 
 _PARTS = """
-SELECT min(rowid) AS first, max(rowid) AS last, strftime(min(created_ts), '%Y-%m-%d') AS day
+SELECT min(rowid) AS first, max(rowid) AS last, strftime(coalesce(min(created_ts), max(app_ts)), '%Y-%m-%d') AS day
 FROM sor_base GROUP BY rowid * $parts // $rows ORDER BY first
 """
 

@@ -27,6 +27,7 @@ class World:
     period_end: date
     platform: str
     scale: int
+    now: datetime | None = None  # nothing is dated after it (None: no limit)
 
     @property
     def days(self) -> int:
@@ -86,6 +87,8 @@ _MACROS = (
     "CREATE MACRO pe_end() AS getvariable('pe_end')",
     "CREATE MACRO hist_start() AS getvariable('hist_start')",
     "CREATE MACRO days() AS getvariable('days')",
+    # a time after the export (`now`) has not happened yet: null
+    "CREATE MACRO by_now(ts) AS CASE WHEN ts <= getvariable('now') THEN ts END",
     # uniform in [0, 1) from a key and a salt
     "CREATE MACRO rnd(k, salt) AS (hash(k, getvariable('seed'), salt) % 1000000) / 1000000.0",
     # one of the n items of a list (n passed: len() per row costs more than the rest of the query)
@@ -126,7 +129,7 @@ def connect(world: World) -> duckdb.DuckDBPyConnection:
     variables: dict[str, object] = {
         "seed": world.seed, "ps": world.period_start, "pe": world.period_end, "pe_end": world.end,
         "hist_start": world.history_start, "days": world.days, "n_traders": world.n_traders,
-        "n_notifiers": world.n_notifiers,
+        "n_notifiers": world.n_notifiers, "now": world.now or datetime(9999, 12, 31),
         "planted_traders": PLANTED_TRADERS, "trader_mult": _TRADER_MULT, "trader_space": _TRADER_SPACE,
         "v2_since": datetime.combine(vocab.V2_SINCE, time()), "platform": world.platform,
         "terms_url": f"https://www.{world.slug}.example/terms",
