@@ -23,12 +23,14 @@ from ..delivery.ledger import DynamoLedger
 from ..delivery.store import FolderStore, S3Store, archive_prefix
 from ..engine.periods import Period, previous
 from ..ingest import loader, sources
-from ..obligations.config import Config, load_config
+from ..obligations import transparency
+from ..obligations.config import Config, ConfigError, load_config
 from ..obligations.evaluation import default_catalogue, evaluate
 from ..obligations.exemptions import sme_exemption
 from ..outputs import findings, mime, report
 from ..outputs.evidence import evidence_jsonl
 from ..outputs.registry import OUTPUTS
+from ..outputs.transparency import FIGURES_KEY, next_version
 from ..vocabulary import EMAIL_FOLDER, EVIDENCE_FOLDER, MANIFEST
 from .settings import Settings
 
@@ -57,6 +59,7 @@ class RunResult:
     deliveries: list[deliver.DeliveryResult]
     archive_uri: str | None
     written: list[Path]
+    figures: dict[str, Any] = field(default_factory=dict)  # extra figures the renderers took (the EU report)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -85,6 +88,19 @@ def read_config(uri: str, clients: Clients) -> Config:
     text = sources.read_text(uri, s3_client=clients("s3") if uri.startswith("s3://") else None)
     known = {ob.id: dict(ob.parameters) for ob in default_catalogue().obligations}
     return load_config(text, origin=uri, obligation_parameters=known)
+
+
+def read_answers(config: Config, clients: Clients) -> dict[str, str]:
+    """The answers file of the EU transparency report (config key transparency_qualitative); {} without one.
+    A file that cannot be read or used is a config error naming the key, before any data is read."""
+    uri = config.transparency_qualitative
+    if not uri:
+        return {}
+    try:
+        text = sources.read_text(uri, s3_client=clients("s3") if uri.startswith("s3://") else None)
+        return transparency.parse_answers(text)
+    except (sources.SourceError, transparency.AnswersError) as exc:
+        raise ConfigError("transparency_qualitative", str(exc)) from None
 
 
 def new_run_id(request: RunRequest) -> str:
@@ -118,6 +134,8 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     base = settings.workdir
     if base:
         Path(base).mkdir(parents=True, exist_ok=True)  # /tmp/dsa does not exist in a fresh Lambda
+    report_due = transparency.due(config.tier, period)  # the run that produces the EU transparency report
+    answers = read_answers(config, clients) if report_due else None
     workdir = Path(tempfile.mkdtemp(prefix="dsa-", dir=base or None))
     try:
         s3 = clients("s3") if request.source.startswith("s3://") else None
@@ -134,6 +152,9 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                                      marketplace=config.marketplace, overrides=config.parameters,
                                      binding_commitments=config.binding_commitments, exempt=exempt)
         say("evaluated", {"obligations": len(outcomes)})
+        figures = {FIGURES_KEY: transparency.build(
+            data, period, tier=config.tier, service=config.platform, answers=answers,
+            version=_version(request), issued=request.now.date())} if report_due else {}
         con.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -146,8 +167,8 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         config=config, quality=data.quality, metrics=metrics, findings=found,
         today=request.now.date(), previous=prior,
     )
-    artifacts = _render(document, evidence)
-    messages = _messages(request, document, artifacts)
+    artifacts, produced = _render(document, evidence, figures)
+    messages = _messages(request, document, artifacts, produced)
     for audience, message in messages.items():
         artifacts[f"{EMAIL_FOLDER}/{audience}.eml"] = message.as_bytes()
 
@@ -162,7 +183,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     deliveries = _send(request, messages, clients) if request.send else []
     for result in deliveries:
         say("delivery", {"key": result.key, "status": result.status, "error": result.error})
-    return RunResult(document, artifacts, deliveries, archive_uri, written)
+    return RunResult(document, artifacts, deliveries, archive_uri, written, figures)
 
 
 def _run_section(request: RunRequest, run_id: str, catalogue_version: str, quality: dict,
@@ -192,19 +213,36 @@ def _previous_findings(request: RunRequest, clients: Clients) -> dict | None:
     return S3Store(clients("s3"), request.reports_bucket).latest_findings(request.config.platform, before.label)
 
 
-def _render(document: dict, evidence: dict[str, list[dict]]) -> dict[str, bytes]:
-    artifacts = {name: output.render(document) for name, output in OUTPUTS.items()}
+def _version(request: RunRequest) -> int:
+    """The EU report's version: 1 + the highest already in the local output folder (1 in a run's archive)."""
+    folder = request.out_dir
+    names = [p.name for p in folder.iterdir()] if folder and folder.is_dir() else []
+    return next_version(names, request.config.platform, request.period.label)
+
+
+def _render(document: dict, evidence: dict[str, list[dict]],
+            figures: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, list[str]]]:
+    """The artifacts of every output that applies to the document, and the files each output produced."""
+    artifacts: dict[str, bytes] = {}
+    produced: dict[str, list[str]] = {}
+    for name, output in OUTPUTS.items():
+        if output.applies(document):
+            files = output.files(name, document, figures)
+            artifacts.update(files)
+            produced[name] = list(files)
     for obligation_id, rows in sorted(evidence.items()):
         artifacts[f"{EVIDENCE_FOLDER}/{obligation_id}.jsonl"] = evidence_jsonl(rows)
-    return artifacts
+    return artifacts, produced
 
 
-def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes]) -> dict:
+def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes],
+              produced: dict[str, list[str]]) -> dict:
     config, run_id = request.config, document["run"]["id"]
-    attachments = [mime.Attachment(name, artifacts[name], output.content_type(name).split(";")[0])
-                   for name, output in OUTPUTS.items() if output.attached]
     messages = {}
     for audience in config.audiences:
+        attachments = [mime.Attachment(file, artifacts[file], OUTPUTS[name].content_type(file).split(";")[0])
+                       for name, files in produced.items() if OUTPUTS[name].attached_for(audience.name)
+                       for file in files]
         subject, text, html = report.render_email(document, audience.name)
         messages[audience.name] = mime.build_message(
             sender=config.sender or "", recipients=list(audience.recipients), subject=subject, text=text,

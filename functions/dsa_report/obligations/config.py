@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -15,7 +16,7 @@ from ..vocabulary import AUDIENCES, TIERS
 
 _KEYS = {
     "platform", "platform_names", "tier", "marketplace", "source", "turnover_eur", "parameters",
-    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on",
+    "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on", "transparency_qualitative",
 }
 SME_STATUSES = ("none", "micro", "small")
 _WAIVER_KEYS = {"obligation", "justification", "approved_by", "expires"}
@@ -68,6 +69,9 @@ class Config:
     binding_commitments: bool = False  # under Art. 71 commitments made binding by the Commission
     sme_status: str = "none"  # none | micro | small (Arts 19, 29)
     sme_lost_on: date | None = None  # the micro/small status was lost on this date (exempt 12 more months)
+    # the answers the data cannot give to the EU transparency-report template (obligations.transparency):
+    # a local path or s3:// URI, a relative one taken from the config file's own folder
+    transparency_qualitative: str | None = None
 
     @property
     def names_in_data(self) -> tuple[str, ...]:
@@ -160,12 +164,25 @@ def parse_config(
     if sme not in SME_STATUSES:
         raise ConfigError("sme_status", f"{sme!r} is not one of {', '.join(SME_STATUSES)}", origin)
     lost = _date(doc["sme_lost_on"], "sme_lost_on", origin) if doc.get("sme_lost_on") is not None else None
+    answers = doc.get("transparency_qualitative")
+    if answers is not None:
+        answers = beside(origin, _text(answers, "transparency_qualitative", origin))
     return Config(
         platform=_text(doc["platform"], "platform", origin), tier=tier, marketplace=marketplace,
         platform_names=names, source=source, turnover_eur=float(turnover) if turnover is not None else None,
         parameters=parameters, waivers=waivers, sender=sender, audiences=audiences,
-        binding_commitments=binding, sme_status=sme, sme_lost_on=lost,
+        binding_commitments=binding, sme_status=sme, sme_lost_on=lost, transparency_qualitative=answers,
     )
+
+
+def beside(origin: str, path: str) -> str:
+    """`path` as given when absolute or an s3:// URI, else in the folder of the config file `origin` (a local
+    path or an s3:// URI; the default origin "config" names no folder)."""
+    if path.startswith("s3://") or PurePosixPath(path).is_absolute() or origin == "config":
+        return path
+    if origin.startswith("s3://"):
+        return origin.rpartition("/")[0] + "/" + path
+    return str(Path(origin).parent / path)
 
 
 def _parse_parameters(value: Any, known: dict[str, dict] | None, origin: str) -> dict[str, dict[str, Any]]:
