@@ -1060,13 +1060,20 @@ def _number(value: Any) -> tuple[float | None, int | None]:
     return parsed, decimals
 
 
+def _part(key: tuple) -> tuple:
+    """The sheet of a figure's key, or its section for the long sheets."""
+    return (key[0], key[1][0]) if key[0] == "long" else (key[0],)
+
+
 def compare(report: Report, published: dict[tuple, Any], tolerance: float = 0.0) -> list[Difference]:
     """Every figure of the data that the published report gives differently: beyond `tolerance` (relative),
     after rounding the data to the decimals the published figure was written with (rounding is no difference);
-    a figure the data gives and the published report leaves empty is listed as missing."""
+    a figure the data gives and the published report leaves empty is listed as missing. Only the sheets (for
+    sheets 7 to 10: the sections) the published report holds are compared: one CSV part checks one sheet."""
     out = []
+    given = {_part(key) for key in published}
     for key, value in figures(report).items():
-        if not isinstance(value, int | float):
+        if not isinstance(value, int | float) or _part(key) not in given:
             continue
         theirs, decimals = _number(published.get(key))
         if theirs is None:
