@@ -356,3 +356,10 @@ def test_reconcile_compares_the_figures_with_the_findings_metrics():
 def test_half_year_months_of_a_range_period():
     assert len(t._months(parse_period("2025-07-01..2025-12-31"))) == 6
     assert t._months(H2) == [f"2025-{m:02d}" for m in range(7, 13)]
+
+
+def test_reconciled_floats_are_equal_to_the_digits_a_spreadsheet_keeps():
+    """openpyxl writes 16 significant digits: a median read back from the workbook is still the findings' one."""
+    assert t.Reconciled("median", 110.5347222222222, 110.53472222222223).equal
+    assert not t.Reconciled("median", 110.5347, 110.53472222222223).equal
+    assert not t.Reconciled("count", None, 3).equal and t.Reconciled("count", 3, 3).equal

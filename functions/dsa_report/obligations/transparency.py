@@ -14,6 +14,7 @@ qualitative answers, the provider's name, the publication date) come from the fi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -1107,7 +1108,12 @@ class Reconciled:
 
     @property
     def equal(self) -> bool:
-        return self.report == self.findings
+        """Equal; a float to the 15 significant digits a spreadsheet keeps (openpyxl writes 16)."""
+        ours, theirs = self.report, self.findings
+        if isinstance(ours, float) or isinstance(theirs, float):
+            return isinstance(ours, int | float) and isinstance(theirs, int | float) and \
+                math.isclose(ours, theirs, rel_tol=1e-14, abs_tol=1e-12)
+        return ours == theirs
 
 
 def reconcile(values: dict[tuple, Any], metrics: dict[str, dict], period: Period,
