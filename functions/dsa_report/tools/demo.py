@@ -35,7 +35,7 @@ SENDER = "dsa-reports@examplemarket.example"
 CONFIG_KEY = "config/examplemarket.yaml"
 DATA_PREFIX = "examplemarket/"
 HALF_YEAR_PREFIX = "examplemarket-half-year/"  # the data of the last complete half-year (EU transparency report)
-HALF_YEAR_SCALE = 60_000
+HALF_YEAR_SHARE = 5  # the half-year's SoRs: a fifth of the month's scale (at least the generator's minimum)
 ANSWERS_KEY = "config/examplemarket-transparency-answers.yaml"  # beside the config: transparency_qualitative
 DEMO_ANSWERS = """\
 # Answers to the questions of the EU transparency-report template that the data cannot give (one per question);
@@ -163,7 +163,7 @@ def download_prefix(endpoint: str, bucket: str, prefix: str, out: Path) -> list[
 
 def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> int:
     from ..app.cli import status_table
-    from .synthetic import generate
+    from .synthetic import MIN_SCALE, generate
 
     started = time.monotonic()
     now = datetime.now(UTC).replace(microsecond=0)
@@ -201,7 +201,8 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
 
         archive_prefix = first["archive"].removeprefix(f"s3://{REPORTS_BUCKET}/")
         download_prefix(endpoint, REPORTS_BUCKET, archive_prefix, out)
-        half_year = half_year_export(endpoint, Path(work), out / "half-year", config_uri, now, seed, say)
+        half_year = half_year_export(endpoint, Path(work), out / "half-year", config_uri, now,
+                                     max(MIN_SCALE, scale // HALF_YEAR_SHARE), seed, say)
         sent = out / "sent"
         sent.mkdir(exist_ok=True)
         messages = sent_messages()
@@ -225,7 +226,7 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print) -> in
     return 0 if messages and not resent and half_year else 1
 
 
-def half_year_export(endpoint: str, work: Path, out: Path, config_uri: str, now: datetime, seed: int,
+def half_year_export(endpoint: str, work: Path, out: Path, config_uri: str, now: datetime, scale: int, seed: int,
                      say=print) -> bool:
     """The EU transparency report of the last complete half-year: a synthetic half-year uploaded beside the
     month's data, the handler invoked for that period as the half-yearly schedule of a VLOP would (a console
@@ -241,7 +242,7 @@ def half_year_export(endpoint: str, work: Path, out: Path, config_uri: str, now:
     from .synthetic import generate
 
     half = last_complete("half-year", now)
-    generate(work / "half-year", scale=HALF_YEAR_SCALE, seed=seed, period_start=half.start, period_end=half.end,
+    generate(work / "half-year", scale=scale, seed=seed, period_start=half.start, period_end=half.end,
              platform=PLATFORM)
     upload_folder(endpoint, work / "half-year", DATA_BUCKET, HALF_YEAR_PREFIX)
     source = f"s3://{DATA_BUCKET}/{HALF_YEAR_PREFIX}"
