@@ -361,3 +361,57 @@ def test_generated_data_is_never_dated_after_now(tmp_path):
     acks = con.execute("SELECT max(acknowledged_at::TIMESTAMPTZ) FROM read_json($files, format='newline_delimited',"
                        " columns={'acknowledged_at': 'VARCHAR'})", {"files": notices + "/**/*.jsonl.gz"}).fetchone()[0]
     assert acks.replace(tzinfo=None) <= now
+
+
+# ---------------------------------------------------------------- transparency-report
+
+
+def test_transparency_report_writes_the_workbook_and_csv_parts_numbering_versions(tmp_path, data, capsys):
+    out = tmp_path / "eu"
+    argv = ["transparency-report", "--config", str(config(tmp_path, data)), "--period", PERIOD, "--out", str(out)]
+    assert main(argv) == 0
+    printed, err = capsys.readouterr()
+    assert err == ""
+    v1 = out / f"transparency-report-ExampleMarket-{PERIOD}-v1.xlsx"
+    assert v1.is_file() and len(list(out.glob(f"transparency-report-ExampleMarket-{PERIOD}-v1-*.csv"))) == 11
+    assert f"wrote {v1}" in printed and "4_notices" in printed and "figures from the data" in printed
+    assert "notice_count" in printed and "DIFFERENT" not in printed  # reconciled with the metrics
+    assert main(argv) == 0
+    assert (out / f"transparency-report-ExampleMarket-{PERIOD}-v2.xlsx").is_file() and v1.is_file()
+
+
+def test_transparency_report_published_figures_that_differ_exit_3_with_a_table(tmp_path, data, capsys):
+    out = tmp_path / "eu"
+    argv = ["transparency-report", "--config", str(config(tmp_path, data)), "--period", PERIOD, "--out", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    part = out / f"transparency-report-ExampleMarket-{PERIOD}-v1-4_notices.csv"
+    rows = list(csv.reader(io.StringIO(part.read_text(encoding="utf-8"))))
+    column = rows[0].index("Number of notices received")
+    filed = int(rows[1][column])
+    rows[1][column] = str(filed + 5)  # the TOTAL row as filed
+    published = tmp_path / "4_notices.csv"
+    with published.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    assert main([*argv, "--published", str(published)]) == 3
+    printed, _ = capsys.readouterr()
+    line = next(x for x in printed.splitlines() if "Number of notices received" in x and "differs" in x)
+    assert f"{filed + 5:,}" in line and f"{filed:,}" in line and "TOTAL" in line
+    assert "1 figures differ" in printed
+    assert main([*argv, "--published", str(out / f"transparency-report-ExampleMarket-{PERIOD}-v1.xlsx")]) == 0
+
+
+def test_transparency_report_user_errors_are_one_line_exit_2(tmp_path, data, capsys):
+    cfg = config(tmp_path, data, transparency_qualitative="answers.yaml")  # beside the config: absent
+    base = ["transparency-report", "--period", PERIOD, "--out", str(tmp_path / "eu")]
+    assert main([*base, "--config", str(cfg)]) == 2
+    one_line_error(capsys, "transparency_qualitative", "answers.yaml")
+    (tmp_path / "answers.yaml").write_text("Summary of everything: x\n")
+    assert main([*base, "--config", str(cfg)]) == 2
+    one_line_error(capsys, "transparency_qualitative", "Summary of everything")
+    plain = config(tmp_path, data)
+    assert main([*base, "--config", str(plain), "--published", str(tmp_path / "none.xlsx")]) == 2
+    one_line_error(capsys, "--published")
+    assert main([*base, "--config", str(plain), "--tolerance", "-1"]) == 2
+    one_line_error(capsys, "--tolerance")
+    assert not (tmp_path / "eu").exists()

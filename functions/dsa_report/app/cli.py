@@ -1,8 +1,10 @@
-"""`dsa-report`: run, validate-data, obligations (contracts/interfaces.md); `tools.commands` adds demo and
-generate-data, which need the development tools, and is the installed entry point.
+"""`dsa-report`: run, validate-data, obligations (contracts/interfaces.md), transparency-report (the EU
+harmonised template); `tools.commands` adds demo and generate-data, which need the development tools, and is
+the installed entry point.
 
 Exit codes: 0 the report was produced (whatever it found); 2 a usage or config error (one line naming the
-key); 3 a finding at or above `--fail-on`; 1 `validate-data` found unreadable files.
+key); 3 a finding at or above `--fail-on`, or a published transparency report that differs from the data;
+1 `validate-data` found unreadable files.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..engine.catalogue import CatalogueError
 from ..engine.periods import PeriodError, parse_period
 from ..ingest import loader, sources
+from ..obligations import transparency
 from ..obligations.config import ConfigError
-from ..obligations.evaluation import load_catalogue
+from ..obligations.evaluation import load_catalogue, metric_book
+from ..outputs import transparency as transparency_files
 from ..vocabulary import ERROR, FAIL, INSUFFICIENT_DATA, TIERS, WARN
 from . import pipeline
 from .settings import Settings
@@ -123,7 +128,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"{'--source' if args.source else 'source'}: {exc}") from None
     print(status_table(result.document))
     for path in result.written:
-        if path.suffix in (".json", ".csv", ".html", ".eml"):
+        if path.suffix in (".json", ".csv", ".html", ".eml", ".xlsx"):
             print(f"wrote {path}")
     for d in result.deliveries:
         print(f"e-mail {d.key}: {d.status}{' (' + d.error + ')' if d.error else ''}")
@@ -169,6 +174,94 @@ def quality_table(quality: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_transparency_report(args) -> int:
+    """The EU harmonised transparency report of one period from the data; with --published, the figures of a
+    report already filed that differ from the data (exit 3 when any does)."""
+    clients = pipeline.Clients()
+    config = _read_config(args.config, clients)
+    period = period_arg(args.period)
+    source = args.source or config.source
+    if not source:
+        raise UsageError("source: no data location (give --source or set `source` in the config)")
+    if args.tolerance < 0:
+        raise UsageError("--tolerance: must be 0 or more (a fraction: 0.01 is 1 %)")
+    out = out_folder(Path(args.out))
+    published = None
+    if args.published:
+        path = Path(args.published)
+        if not path.exists():
+            raise UsageError(f"--published: {path} does not exist")
+        try:
+            published = transparency_files.published_figures(transparency_files.read_path(path))
+        except (transparency_files.PublishedError, OSError) as exc:
+            raise UsageError(f"--published: {exc}") from None
+    answers = pipeline.read_answers(config, clients)  # before any data: a bad file is a config error
+    version = transparency_files.next_version((p.name for p in out.iterdir()) if out.is_dir() else (),
+                                              config.platform, period.label)
+    with tempfile.TemporaryDirectory(prefix="dsa-transparency-") as work:
+        s3 = clients("s3") if source.startswith("s3://") else None
+        try:
+            with sources.fetching(source, Path(work), s3_client=s3) as collected:
+                con = pipeline.open_engine(Path(work), Settings.from_env(os.environ))
+                data = loader.load(collected, con, platform_names=config.names_in_data, progress=_progress())
+                report = transparency.build(data, period, tier=config.tier, service=config.platform, answers=answers,
+                                            version=version, issued=datetime.now(UTC).date())
+                book = metric_book(data, period, config.parameters)
+                metrics = {name: book.get(name) for name in transparency.RECONCILED}
+                con.close()
+        except sources.SourceError as exc:
+            raise UsageError(f"{'--source' if args.source else 'source'}: {exc}") from None
+    out.mkdir(parents=True, exist_ok=True)
+    files = {transparency_files.xlsx_name(report): transparency_files.xlsx(report),
+             **transparency_files.csv_parts(report)}
+    for name, content in files.items():
+        (out / name).write_bytes(content)
+    print(sheet_table(report))
+    print(reconciliation_table(transparency.reconcile(transparency.figures(report), metrics, period)))
+    for name in files:
+        print(f"wrote {out / name}")
+    if published is None:
+        return 0
+    differences = transparency.compare(report, published, args.tolerance)
+    print(differences_table(differences, args.published, args.tolerance))
+    return 3 if differences else 0
+
+
+def _figure(value) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.4f}".rstrip("0")
+    if isinstance(value, int | float):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def sheet_table(report: transparency.Report) -> str:
+    lines = [f"{'SHEET':<28} {'ROWS':>6} {'FROM DATA':>10}"]
+    lines += [f"{s.name:<28} {len(s.rows):>6,} {s.filled:>10,}" for s in report.sheets]
+    lines.append(f"{report.service} {report.period_text} v{report.version} ({report.issued.isoformat()}): "
+                 f"{sum(s.filled for s in report.sheets):,} figures from the data")
+    return "\n".join(lines)
+
+
+def reconciliation_table(rows: list[transparency.Reconciled]) -> str:
+    lines = [f"{'FIGURE ALSO IN findings.json':<48} {'REPORT':>16} {'FINDINGS':>16}  CHECK"]
+    lines += [f"{r.figure:<48} {_figure(r.report):>16} {_figure(r.findings):>16}  "
+              f"{'equal' if r.equal else 'DIFFERENT'}" for r in rows]
+    return "\n".join(lines)
+
+
+def differences_table(differences: list[transparency.Difference], published: str, tolerance: float) -> str:
+    if not differences:
+        return f"{published}: every figure from the data agrees (tolerance {tolerance:g})."
+    lines = [f"{'FIGURE':<100} {'PUBLISHED':>16} {'DATA':>16}  WHAT"]
+    lines += [f"{transparency.label(d.key)[:100]:<100} {_figure(d.published):>16} {_figure(d.data):>16}  {d.kind}"
+              for d in differences]
+    lines.append(f"{published}: {len(differences):,} figures differ from the data (tolerance {tolerance:g}).")
+    return "\n".join(lines)
+
+
 def cmd_obligations(args) -> int:
     catalogue = load_catalogue()
     print(f"catalogue {catalogue.version}")
@@ -204,6 +297,19 @@ def parser(extend: Callable[[argparse._SubParsersAction], None] | None = None) -
     val.add_argument("--platform-name", action="append", help="keep only these platform_name values")
     val.add_argument("--json", action="store_true", help="print the data-quality section as JSON")
     val.set_defaults(func=cmd_validate_data)
+
+    rep = sub.add_parser("transparency-report", help="the EU harmonised transparency report (Implementing "
+                         "Regulation (EU) 2024/2835) of one period, filled from the data")
+    rep.add_argument("--config", required=True, help="config YAML: local path or s3://bucket/key")
+    rep.add_argument("--period", required=True, help="2025-H1 (a VLOP's half-year), 2025 or any other period")
+    rep.add_argument("--source", help="data location (folder or s3://bucket/prefix/); overrides the config")
+    rep.add_argument("--out", required=True, help="output folder: the XLSX (next version) and its CSV parts")
+    rep.add_argument("--published", help="a report already filed (.xlsx, .csv part, .zip or folder of CSV "
+                                         "parts): list its figures that differ from the data, exit 3 if any")
+    rep.add_argument("--tolerance", type=float, default=0.0,
+                     help="relative difference allowed with --published (default 0: equal once rounded as "
+                          "the published figure is)")
+    rep.set_defaults(func=cmd_transparency_report)
 
     obl = sub.add_parser("obligations", help="list the obligation catalogue")
     obl.add_argument("--tier", choices=TIERS)

@@ -25,12 +25,14 @@ from ..delivery.ledger import DynamoLedger
 from ..delivery.store import ArchiveConflict, FolderStore, S3Store, TriggerArchive, archive_prefix, timestamp
 from ..engine.periods import Period, previous
 from ..ingest import loader, sources
-from ..obligations.config import Config, load_config
+from ..obligations import transparency
+from ..obligations.config import Config, ConfigError, load_config
 from ..obligations.evaluation import default_catalogue, evaluate
 from ..obligations.exemptions import sme_exemption
 from ..outputs import charts, findings, mime, report
 from ..outputs.evidence import evidence_jsonl
 from ..outputs.registry import ATTACH_MAX_BYTES, OUTPUTS
+from ..outputs.transparency import FIGURES_KEY, next_version
 from ..vocabulary import (
     DUPLICATE,
     EMAIL_FOLDER,
@@ -69,6 +71,7 @@ class RunResult:
     deliveries: list[deliver.DeliveryResult]
     archive_uri: str | None
     written: list[Path]
+    figures: dict[str, Any] = field(default_factory=dict)  # extra figures the renderers took (the EU report)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -101,6 +104,19 @@ def read_config(uri: str, clients: Clients) -> Config:
     text = sources.read_text(uri, s3_client=clients("s3") if uri.startswith("s3://") else None)
     known = {ob.id: dict(ob.parameters) for ob in default_catalogue().obligations}
     return load_config(text, origin=uri, obligation_parameters=known)
+
+
+def read_answers(config: Config, clients: Clients) -> dict[str, str]:
+    """The answers file of the EU transparency report (config key transparency_qualitative); {} without one.
+    A file that cannot be read or used is a config error naming the key, before any data is read."""
+    uri = config.transparency_qualitative
+    if not uri:
+        return {}
+    try:
+        text = sources.read_text(uri, s3_client=clients("s3") if uri.startswith("s3://") else None)
+        return transparency.parse_answers(text)
+    except (sources.SourceError, transparency.AnswersError) as exc:
+        raise ConfigError("transparency_qualitative", str(exc)) from None
 
 
 def new_run_id(request: RunRequest) -> str:
@@ -146,6 +162,8 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     base = settings.workdir
     if base:
         Path(base).mkdir(parents=True, exist_ok=True)  # /tmp/dsa does not exist in a fresh Lambda
+    report_due = transparency.due(config.tier, period)  # the run that produces the EU transparency report
+    answers = read_answers(config, clients) if report_due else None
     workdir = Path(tempfile.mkdtemp(prefix="dsa-", dir=base or None))
     try:
         s3 = clients("s3") if request.source.startswith("s3://") else None
@@ -163,6 +181,9 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                                      marketplace=config.marketplace, overrides=config.parameters,
                                      binding_commitments=config.binding_commitments, exempt=exempt)
         say("evaluated", {"obligations": len(outcomes)})
+        figures = {FIGURES_KEY: transparency.build(
+            data, period, tier=config.tier, service=config.platform, answers=answers,
+            version=_version(request), issued=request.now.date())} if report_due else {}
         con.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -176,7 +197,7 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
         today=request.now.date(), previous=prior,
     )
     return _publish(request, OUTPUTS[FINDINGS_JSON].render(document), evidence, archive, clients, settings, say,
-                    clock)
+                    clock, figures)
 
 
 def _clock(request: RunRequest) -> Callable[[], datetime]:
@@ -195,7 +216,7 @@ def _trigger_archive(request: RunRequest, run_id: str, clients: Clients) -> Trig
 
 def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, list[dict]] | None,
              archive: TriggerArchive | None, clients: Clients, settings: Settings, say: Progress,
-             clock: Callable[[], datetime]) -> RunResult:
+             clock: Callable[[], datetime], figures: dict[str, Any] | None = None) -> RunResult:
     """Archive what the trigger's audiences are to receive, then send exactly that.
 
     Every object of the trigger's folder is written once, and an attempt that finds one there uses it instead
@@ -219,10 +240,18 @@ def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, lis
     mine = document_bytes
     document_bytes = keep(FINDINGS_JSON, lambda: mine)
     document = json.loads(document_bytes)
+    produced: dict[str, list[str]] = {FINDINGS_JSON: [FINDINGS_JSON]}
     for name, output in OUTPUTS.items():
-        if name != FINDINGS_JSON:
-            keep(name, lambda output=output: output.rendered(document, evidence or {}))
-    messages = _messages(request, document, stored, evidence, _report_link(request, clients, document["run"]["id"]))
+        # an output of the run's figures (the EU report) is made by the attempt that evaluated; a retry that
+        # lacks them and finds no archived copy mails without it, and the payload check then refuses loudly
+        if name == FINDINGS_JSON or not output.applies(document) or (output.figures and not figures):
+            continue
+        files = output.files(name, document, evidence or {}, figures or {})
+        produced[name] = list(files)
+        for file, data in files.items():
+            keep(file, lambda data=data: data)
+    link = _report_link(request, clients, document["run"]["id"])
+    messages = _messages(request, document, stored, produced, evidence, link)
     emails = {audience: keep(f"{EMAIL_FOLDER}/{audience}.eml", message.as_bytes)
               for audience, message in messages.items()}
     rank = {name: i for i, name in enumerate(OUTPUTS)}  # listed as before: outputs, evidence, e-mails
@@ -237,7 +266,7 @@ def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, lis
     deliveries = _send(request, archive, emails, clients, settings, clock) if request.send else []
     for result in deliveries:
         say("delivery", {"key": result.key, "status": result.status, "error": result.error})
-    return RunResult(document, stored, deliveries, archive.uri if archive is not None else None, written)
+    return RunResult(document, stored, deliveries, archive.uri if archive is not None else None, written, figures)
 
 
 def _run_section(request: RunRequest, run_id: str, catalogue_version: str, quality: dict,
@@ -267,6 +296,13 @@ def _previous_findings(request: RunRequest, clients: Clients) -> dict | None:
     return S3Store(clients("s3"), request.reports_bucket).latest_findings(request.config.platform, before.label)
 
 
+def _version(request: RunRequest) -> int:
+    """The EU report's version: 1 + the highest already in the local output folder (1 in a run's archive)."""
+    folder = request.out_dir
+    names = [p.name for p in folder.iterdir()] if folder and folder.is_dir() else []
+    return next_version(names, request.config.platform, request.period.label)
+
+
 def _evidence(evidence: dict[str, list[dict]]) -> dict[str, bytes]:
     return {f"{EVIDENCE_FOLDER}/{obligation_id}.jsonl": evidence_jsonl(rows)
             for obligation_id, rows in sorted(evidence.items())}
@@ -284,16 +320,17 @@ def _report_link(request: RunRequest, clients: Clients, run_id: str) -> tuple[st
     return url, days
 
 
-def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes],
+def _messages(request: RunRequest, document: dict, artifacts: dict[str, bytes], produced: dict[str, list[str]],
               evidence: dict[str, list[dict]] | None = None, link: tuple[str, int] | None = None) -> dict:
     config, run_id = request.config, document["run"]["id"]
     drawn = tuple(charts.for_run(document, evidence))  # drawn once, shown in every e-mail that wants them
     messages = {}
     for audience in config.audiences:
-        attached = [name for name, output in OUTPUTS.items() if output.attached_to(audience.name)]
-        too_large = tuple(name for name in attached if len(artifacts[name]) > ATTACH_MAX_BYTES)
-        attachments = [mime.Attachment(name, artifacts[name], OUTPUTS[name].content_type(name).split(";")[0])
-                       for name in attached if name not in too_large]
+        attached = [(file, OUTPUTS[name]) for name, files in produced.items() for file in files
+                    if OUTPUTS[name].attached_to(audience.name)]
+        too_large = tuple(file for file, _ in attached if len(artifacts[file]) > ATTACH_MAX_BYTES)
+        attachments = [mime.Attachment(file, artifacts[file], output.content_type(file).split(";")[0])
+                       for file, output in attached if file not in too_large]
         extras = report.MailExtras(link=link[0] if link else None, link_days=link[1] if link else None,
                                    attachments=tuple(a.filename for a in attachments), not_attached=too_large,
                                    charts=drawn)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -16,7 +17,7 @@ from ..vocabulary import AUDIENCES, TIERS
 _KEYS = {
     "platform", "platform_names", "tier", "marketplace", "source", "turnover_eur", "parameters",
     "waivers", "sender", "audiences", "binding_commitments", "sme_status", "sme_lost_on", "unreadable_tolerance",
-    "report_link_days",
+    "report_link_days", "transparency_qualitative",
 }
 MAX_LINK_DAYS = 7  # an S3 presigned URL (SigV4) is valid at most seven days
 SME_STATUSES = ("none", "micro", "small")
@@ -73,6 +74,9 @@ class Config:
     # share of a dataset's bytes that may be unreadable before the obligations needing it are INSUFFICIENT_DATA
     unreadable_tolerance: float = 0.0
     report_link_days: int = MAX_LINK_DAYS  # how long the e-mails' link to the archived report works
+    # the answers the data cannot give to the EU transparency-report template (obligations.transparency):
+    # a local path or s3:// URI, a relative one taken from the config file's own folder
+    transparency_qualitative: str | None = None
 
     @property
     def names_in_data(self) -> tuple[str, ...]:
@@ -174,13 +178,26 @@ def parse_config(
     if isinstance(link_days, bool) or not isinstance(link_days, int) or not 1 <= link_days <= MAX_LINK_DAYS:
         raise ConfigError("report_link_days", f"must be a whole number of days from 1 to {MAX_LINK_DAYS} "
                                               "(an S3 presigned link lasts at most seven days)", origin)
+    answers = doc.get("transparency_qualitative")
+    if answers is not None:
+        answers = beside(origin, _text(answers, "transparency_qualitative", origin))
     return Config(
         platform=_text(doc["platform"], "platform", origin), tier=tier, marketplace=marketplace,
         platform_names=names, source=source, turnover_eur=float(turnover) if turnover is not None else None,
         parameters=parameters, waivers=waivers, sender=sender, audiences=audiences,
         binding_commitments=binding, sme_status=sme, sme_lost_on=lost, unreadable_tolerance=float(tolerance),
-        report_link_days=link_days,
+        report_link_days=link_days, transparency_qualitative=answers,
     )
+
+
+def beside(origin: str, path: str) -> str:
+    """`path` as given when absolute or an s3:// URI, else in the folder of the config file `origin` (a local
+    path or an s3:// URI; the default origin "config" names no folder)."""
+    if path.startswith("s3://") or PurePosixPath(path).is_absolute() or origin == "config":
+        return path
+    if origin.startswith("s3://"):
+        return origin.rpartition("/")[0] + "/" + path
+    return str(Path(origin).parent / path)
 
 
 def _parse_parameters(value: Any, known: dict[str, dict] | None, origin: str) -> dict[str, dict[str, Any]]:

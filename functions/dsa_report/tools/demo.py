@@ -38,6 +38,17 @@ PLATFORM = "ExampleMarket"
 SENDER = "dsa-reports@examplemarket.example"
 CONFIG_KEY = "config/examplemarket.yaml"
 DATA_PREFIX = "examplemarket/"
+HALF_YEAR_PREFIX = "examplemarket-half-year/"  # the data of the last complete half-year (EU transparency report)
+HALF_YEAR_SHARE = 5  # the half-year's SoRs: a fifth of the month's scale (at least the generator's minimum)
+ANSWERS_KEY = "config/examplemarket-transparency-answers.yaml"  # beside the config: transparency_qualitative
+DEMO_ANSWERS = """\
+# Answers to the questions of the EU transparency-report template that the data cannot give (one per question);
+# the questions left out are marked "to be completed" in the report.
+Name of the service provider: ExampleMarket Europe (synthetic demonstration provider)
+Summary of the content moderation engaged in at the providers' own initiative: >-
+  Synthetic demonstration text: listings are screened by automated product-safety and brand-protection checks,
+  and flagged listings are reviewed by the trust and safety team.
+"""
 
 def demo_config(today: date) -> str:
     """The platform's config: a VLOP marketplace, three audiences, one live waiver and one expired."""
@@ -59,6 +70,7 @@ waivers:
     approved_by: Chief Compliance Officer
     expires: {expired.isoformat()}
 sender: {SENDER}
+transparency_qualitative: {ANSWERS_KEY.rpartition("/")[2]}
 audiences:
   - {{name: board, recipients: [board@examplemarket.example]}}
   - {{name: compliance, recipients: [compliance@examplemarket.example]}}
@@ -366,7 +378,7 @@ def screenshots(out: Path, say=print) -> list[Path]:
 
 def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots: bool = True) -> int:
     from ..app.cli import status_table
-    from .synthetic import generate
+    from .synthetic import MIN_SCALE, generate
 
     started = time.monotonic()
     now = datetime.now(UTC).replace(microsecond=0)
@@ -383,6 +395,8 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots
         count = upload_folder(endpoint, Path(work) / "data", DATA_BUCKET, DATA_PREFIX)
         boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=DATA_BUCKET, Key=CONFIG_KEY,
                                                              Body=demo_config(now.date()).encode())
+        boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=DATA_BUCKET, Key=ANSWERS_KEY,
+                                                             Body=DEMO_ANSWERS.encode())
         say(f"synthetic marketplace: {plan.sor_rows:,} statements of reasons for {period.label} and "
             f"the other datasets, {count} files in s3://{DATA_BUCKET}/{DATA_PREFIX}")
 
@@ -405,6 +419,8 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots
 
         archive_prefix = first["archive"].removeprefix(f"s3://{REPORTS_BUCKET}/")
         download_prefix(endpoint, REPORTS_BUCKET, archive_prefix, out)
+        half_year = half_year_export(endpoint, Path(work), out / "half-year", config_uri, now,
+                                     max(MIN_SCALE, scale // HALF_YEAR_SHARE), seed, say)
         sent = out / "sent"
         sent.mkdir(exist_ok=True)
         messages = sent_messages()
@@ -429,4 +445,45 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots
         if taken:
             say(f"screenshots (headless Chromium, 1280 and 400 px): {taken[0].parent}/ ({len(taken)} files)")
     say(f"archive: {first['archive']}  ({time.monotonic() - started:.0f} s)")
-    return 0 if messages and not resent else 1
+    return 0 if messages and not resent and half_year else 1
+
+
+def half_year_export(endpoint: str, work: Path, out: Path, config_uri: str, now: datetime, scale: int, seed: int,
+                     say=print) -> bool:
+    """The EU transparency report of the last complete half-year: a synthetic half-year uploaded beside the
+    month's data, the handler invoked for that period as the half-yearly schedule of a VLOP would (a console
+    run without e-mail: the rendered e-mails are archived), its archive downloaded into `out`, the workbook's
+    figures reconciled with findings.json, then `dsa-report transparency-report --published` run on the archived
+    workbook (the comparison a regulator would run). True when everything agrees."""
+    from handlers.scheduled import handler
+
+    from ..app.cli import main as cli
+    from ..app.cli import reconciliation_table
+    from ..obligations import transparency
+    from ..outputs import transparency as files
+    from .synthetic import generate
+
+    half = last_complete("half-year", now)
+    generate(work / "half-year", scale=scale, seed=seed, period_start=half.start, period_end=half.end,
+             platform=PLATFORM)
+    upload_folder(endpoint, work / "half-year", DATA_BUCKET, HALF_YEAR_PREFIX)
+    source = f"s3://{DATA_BUCKET}/{HALF_YEAR_PREFIX}"
+    say("")
+    say(f"the half-yearly run of a VLOP ({half.label}): the handler for that period on {source}")
+    result = handler({"config": config_uri, "period": half.label, "send": False, "source": source},
+                     LambdaContext(aws_request_id="demo-half-year"))
+    download_prefix(endpoint, REPORTS_BUCKET, result["archive"].removeprefix(f"s3://{REPORTS_BUCKET}/"), out)
+    workbook = next(out.glob(f"transparency-report-*-{half.label}-v*.xlsx"))
+    document = json.loads((out / "findings.json").read_text())
+    figures = files.published_figures(files.read_path(workbook))
+    checked = transparency.reconcile(figures, document["metrics"], half, document["findings"])
+    attached = any(workbook.name in (part.get_filename() or "") for part in
+                   email.message_from_bytes((out / "emails" / "compliance.eml").read_bytes()).walk())
+    say(f"  {workbook} (attached to emails/compliance.eml: {'yes' if attached else 'NO'}), its CSV parts and "
+        f"{out / 'manifest.json'}")
+    say(reconciliation_table(checked))
+    say("")
+    say(f"dsa-report transparency-report --period {half.label} --published {workbook.name}:")
+    code = cli(["transparency-report", "--config", config_uri, "--period", half.label, "--source", source,
+                "--out", str(out.parent / "transparency"), "--published", str(workbook)])
+    return attached and bool(checked) and all(r.equal for r in checked) and code == 0
