@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint docs clean
+.PHONY: demo test bench lint docs clean java
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 demo: $(STAMP)  ## the scheduled job end to end on a local S3/SES endpoint; results in out/demo/
 	$(BIN)/dsa-report demo --out out/demo
 
-test: lint  ## lint, then the whole test suite
+test: lint java  ## lint, then the whole test suite (the Spark equivalence tests need Java: `make java`)
 	$(BIN)/pytest
+
+# The Spark tests run pyspark in local mode, which needs a Java runtime: Debian's OpenJDK 17 (pyspark 3.5 runs on
+# 8, 11 and 17). Nothing happens when `java` is already on PATH.
+java:  ## a Java runtime for Spark (Debian's openjdk-17-jre-headless)
+	command -v java >/dev/null || (apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
 
 bench: $(STAMP)  ## full run vs bare DuckDB scan: 2M SoRs from a folder, then 10M through S3 vs pandas
 	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(ROWS),2000000)

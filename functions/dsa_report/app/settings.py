@@ -15,6 +15,7 @@ class Settings:
     workdir: str | None = None  # DSA_WORKDIR: where downloads and spill files go (default: the temp folder)
     memory_limit: str | None = None  # DSA_MEMORY_LIMIT: DuckDB's memory limit, e.g. "8GB"
     database_on_disk: bool = False  # DSA_DATABASE=file: tables in a compressed file, for periods beyond memory
+    engine: str = "duckdb"  # DSA_ENGINE: what evaluates the rules, duckdb (the Lambda's) or spark (engine/spark.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -26,4 +27,15 @@ class Settings:
             workdir=env.get("DSA_WORKDIR") or None,
             memory_limit=env.get("DSA_MEMORY_LIMIT") or None,
             database_on_disk=env.get("DSA_DATABASE", "memory") == "file",
+            engine=_engine(env.get("DSA_ENGINE") or "duckdb"),
         )
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def _engine(name: str) -> str:
+    """A mistyped engine is an error, never a silent fall back to DuckDB."""
+    if name.strip().lower() not in ENGINES:
+        raise ValueError(f"DSA_ENGINE must be one of {', '.join(ENGINES)}, not {name!r}")
+    return name.strip().lower()

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -61,7 +62,7 @@ def java_missing() -> str | None:
     """Why Spark cannot start here (no Java, no pyspark), or None."""
     home = os.environ.get("JAVA_HOME")
     if not (home and Path(home, "bin", "java").exists()) and shutil.which("java") is None:
-        return "no Java runtime (java not on PATH, JAVA_HOME unset): run `make java`"
+        return "no Java runtime (java not on PATH, JAVA_HOME unset; `make java` installs one)"
     try:
         import pyspark  # noqa: F401
     except ImportError:
@@ -120,10 +121,15 @@ class SparkConnection:
                 self.session.catalog.dropTempView(table.name)
 
 
-def on_spark(data: LoadedData, session: Any, folder: Path) -> LoadedData:
+@contextmanager
+def on_spark(data: LoadedData, session: Any, folder: Path) -> Iterator[LoadedData]:
     """The same loaded period with its tables in Spark: exported to Parquet in `folder`, and a SparkConnection
     in place of the DuckDB connection (the query handle then runs every rule and metric on Spark)."""
-    return replace(data, con=SparkConnection(session, loader.export_parquet(data, folder)))
+    con = SparkConnection(session, loader.export_parquet(data, folder))
+    try:
+        yield replace(data, con=con)
+    finally:
+        con.close()
 
 
 def from_export(export: loader.Export, session: Any) -> LoadedData:
