@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dsa_report.app import pipeline
+from dsa_report.app import pipeline, spark_job
 from dsa_report.app.settings import Settings
 from dsa_report.engine import spark as engine_spark
 from dsa_report.engine.periods import parse_period
+from dsa_report.ingest import loader, sources
 from dsa_report.tools.synthetic import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -48,7 +49,7 @@ def _run(source: Path, config, period: str, engine: str, monkeypatch) -> pipelin
 def _same_report(duck: pipeline.RunResult, spark: pipeline.RunResult) -> None:
     documents = [json.loads(r.artifacts["findings.json"]) for r in (duck, spark)]
     for document in documents:
-        document["run"].pop("id")
+        document["run"].pop("id", None)
     assert [f["status"] for f in documents[1]["findings"]] == [f["status"] for f in documents[0]["findings"]]
     for left, right in zip(documents[0]["findings"], documents[1]["findings"], strict=True):
         assert right == left, left["id"]
@@ -59,12 +60,39 @@ def _same_report(duck: pipeline.RunResult, spark: pipeline.RunResult) -> None:
         assert evidence[1][name] == content, name
 
 
-def test_spark_gives_the_duckdb_report_on_the_synthetic_marketplace(spark, tmp_path, monkeypatch):
-    generate(tmp_path / "data", scale=20_000, seed=7, period_start=date(2025, 10, 1), period_end=date(2025, 10, 31))
-    config = _config(tmp_path, platform="ExampleMarket")
-    duck = _run(tmp_path / "data", config, "2025-10", "duckdb", monkeypatch)
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    """The synthetic marketplace (20k SoRs in 2025-10) and its report by DuckDB, as the Lambda makes it."""
+    tmp = tmp_path_factory.mktemp("market")
+    generate(tmp / "data", scale=20_000, seed=7, period_start=date(2025, 10, 1), period_end=date(2025, 10, 31))
+    config = _config(tmp, platform="ExampleMarket")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        duck = _run(tmp / "data", config, "2025-10", "duckdb", monkeypatch)
     assert {f["status"] for f in json.loads(duck.artifacts["findings.json"])["findings"]} >= {"FAIL", "WARN", "PASS"}
-    _same_report(duck, _run(tmp_path / "data", config, "2025-10", "spark", monkeypatch))
+    return tmp, config, duck
+
+
+def test_spark_gives_the_duckdb_report_on_the_synthetic_marketplace(spark, market, monkeypatch):
+    tmp, config, duck = market
+    _same_report(duck, _run(tmp / "data", config, "2025-10", "spark", monkeypatch))
+
+
+def test_the_spark_job_on_the_exported_period_writes_the_duckdb_report(spark, market, tmp_path):
+    """The EMR job's path: the period exported as Parquet (loaded.yaml + one file per table), evaluated by
+    app/spark_job.py, which writes the archive the Lambda would."""
+    tmp, config, duck = market
+    data = loader.load(sources.collect(str(tmp / "data"), tmp_path / "work"), loader.connect(),
+                       platform_names=config.names_in_data, now=NOW)
+    loader.export_parquet(data, tmp_path / "curated")
+    args = spark_job.parse_args(["--input", str(tmp_path / "curated"), "--config", str(tmp / "config.yaml"),
+                                 "--period", "2025-10", "--out", str(tmp_path / "out"), "--run-id", "job"])
+    job = spark_job.run(args, spark, now=NOW)
+    assert (tmp_path / "out" / "findings.json").read_bytes() == job.artifacts["findings.json"]
+    for result in (duck, job):
+        result.artifacts["findings.json"] = json.dumps(
+            {**json.loads(result.artifacts["findings.json"]),
+             "run": {}}).encode()  # run id and source (the raw folder, the Parquet export) differ
+    _same_report(duck, job)
 
 
 @pytest.mark.parametrize("period", ["2024-Q1", "2025-Q3"])

@@ -78,7 +78,7 @@ def local_session(cores: int = 2, shuffle_partitions: int = 2, driver_memory: st
     from pyspark.sql import SparkSession
 
     builder = (SparkSession.builder.master(f"local[{cores}]").appName("dsa-report")
-               .config("spark.ui.enabled", "false")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
                .config("spark.driver.memory", driver_memory)
                .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
