@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint docs clean browser
+.PHONY: demo test bench lint docs clean browser java
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 demo: $(STAMP)  ## the scheduled job end to end on a local S3/SES endpoint; results (and screenshots) in out/demo/
 	$(BIN)/dsa-report demo --out out/demo
 
-test: lint browser  ## lint, then the whole test suite (the browser checks included)
+test: lint browser java  ## lint, then the whole test suite (browser checks and Spark tests included)
 	$(BIN)/pytest
 
 # The report and e-mails are checked in a real browser: Debian's chromium, installed only when missing.
@@ -25,6 +25,11 @@ browser:  ## install headless Chromium (Debian's package) when `chromium` is not
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing: run  sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; fi
+
+# The Spark tests run pyspark in local mode, which needs a Java runtime: Debian's OpenJDK 17 (pyspark 3.5 runs on
+# 8, 11 and 17). Nothing happens when `java` is already on PATH.
+java:  ## a Java runtime for Spark (Debian's openjdk-17-jre-headless)
+	command -v java >/dev/null || (apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
 
 bench: $(STAMP)  ## full run vs bare DuckDB scan: 2M SoRs from a folder, then 10M through S3 vs pandas
 	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(ROWS),2000000)

@@ -203,11 +203,12 @@ def test_checkov_passes_and_every_skip_is_still_needed(resources: dict[str, Any]
 # --------------------------------------------------------------------------------------------------
 # Shape of the stack
 # --------------------------------------------------------------------------------------------------
-def test_template_is_sam_with_no_state_machine(template: dict[str, Any], resources: dict[str, Any]) -> None:
+def test_template_is_sam_with_one_state_machine_the_engine_choice(template: dict[str, Any],
+                                                                  resources: dict[str, Any]) -> None:
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
-    types = {res["Type"] for res in resources.values()}
+    types = [res["Type"] for res in resources.values()]
     assert "AWS::Serverless::StateMachine" not in types
-    assert "AWS::StepFunctions::StateMachine" not in types
+    assert list(_of_type(resources, "AWS::StepFunctions::StateMachine")) == ["EngineChoiceStateMachine"]
     # the report function, and the deadline check (a few lines of inline code, no package of its own)
     assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction", "ReportCheckFunction"]
 
@@ -945,3 +946,95 @@ def test_reliability_doc_names_every_alarm_and_only_tests_that_exist(resources: 
     assert cited
     for name, prefix in cited:
         assert (any(t.startswith(name) for t in tests) if prefix else name in tests), f"no test {name}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Beyond one Lambda: the engine-choice state machine and the Spark job on EMR Serverless
+# --------------------------------------------------------------------------------------------------
+def _engine_choice(template: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(the state machine's definition, as JSON with its DefinitionSubstitutions filled with dummies)."""
+    machine = template["Resources"]["EngineChoiceStateMachine"]["Properties"]
+    dummies = _dummies(template)
+    values = {"DataBucket": "dsa-data", "ReportsBucket": "dsa-reports", "LedgerTable": "dsa-ledger",
+              "ReportFunction": "arn:aws:lambda:eu-west-1:123456789012:function:dsa-report",
+              "SparkApplication": "00fabc123", "SparkJobRole": "arn:aws:iam::123456789012:role/spark-job",
+              "SparkAboveBytes": dummies["SparkAboveBytes"], "SparkCode": "s3://dsa-data/spark/"}
+    assert set(machine["DefinitionSubstitutions"]) == set(values)
+    text = json.dumps(machine["Definition"])
+    used = set(re.findall(r"\$\{([A-Za-z]+)\}", text))
+    assert used == set(values), "every substitution is used, and only substitutions are"
+    return machine["Definition"], re.sub(r"\$\{([A-Za-z]+)\}", lambda m: values[m.group(1)], text)
+
+
+def test_the_engine_choice_state_machine_is_accepted_by_step_functions(template: dict[str, Any]) -> None:
+    """moto's ASL parser (LocalStack's, on when moto executes state machines) accepts the definition and
+    refuses a malformed one. It does not evaluate JSONata (that needs a JVM bridge): the tests below pin
+    the expressions' shape."""
+    import boto3
+    from moto import mock_aws
+
+    _, definition = _engine_choice(template)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions", region_name=DUMMY_REGION)
+        role = f"arn:aws:iam::{DUMMY_ACCOUNT}:role/engine-choice"
+        arn = client.create_state_machine(name="engine-choice", definition=definition, roleArn=role)["stateMachineArn"]
+        assert json.loads(client.describe_state_machine(stateMachineArn=arn)["definition"])["StartAt"] == "Measure"
+        broken = definition.replace('"Type": "Choice"', '"Type": "Choise"')
+        with pytest.raises(client.exceptions.ClientError):
+            client.create_state_machine(name="broken", definition=broken, roleArn=role)
+
+
+def test_the_engine_is_chosen_from_every_page_of_the_periods_size(template: dict[str, Any]) -> None:
+    definition, _ = _engine_choice(template)
+    states = definition["States"]
+    assert definition["StartAt"] == "Measure"
+    for name in ("Measure", "MeasureNext"):
+        assert states[name]["Resource"] == "arn:aws:states:::aws-sdk:s3:listObjectsV2"
+        assert states[name]["Next"] == "Choose"
+    assert "$bytes +" in states["MeasureNext"]["Assign"]["bytes"]  # pages add up
+    choices = states["Choose"]["Choices"]
+    assert [c["Next"] for c in choices] == ["MeasureNext", "Spark"]  # every page first, then the size
+    assert choices[1]["Condition"] == "{% $bytes > ${SparkAboveBytes} %}"
+    assert states["Choose"]["Default"] == "Lambda"
+    assert states["Spark"]["Resource"] == "arn:aws:states:::emr-serverless:startJobRun.sync"
+    assert states["Lambda"]["Resource"] == "arn:aws:states:::lambda:invoke"
+
+
+def test_the_function_gets_only_keys_its_event_parser_knows(template: dict[str, Any]) -> None:
+    payload = _engine_choice(template)[0]["States"]["Lambda"]["Arguments"]["Payload"]
+    keys = set(re.findall(r'"([a-z_]+)":', payload))
+    assert keys == {"config", "period", "send", "scheduled_time"}
+    assert keys <= {"config", "period", "period_kind", "scheduled_time", "send", "source", "trigger_time"}
+
+
+def test_the_spark_job_gets_only_arguments_it_knows(template: dict[str, Any]) -> None:
+    from dsa_report.app import spark_job
+
+    submit = _engine_choice(template)[0]["States"]["Spark"]["Arguments"]["JobDriver"]["SparkSubmit"]
+    assert submit["EntryPoint"] == "${SparkCode}main.py"
+    assert (ROOT / "infra" / "spark" / "main.py").exists()
+    given = set(re.findall(r'"(--[a-z-]+)"', submit["EntryPointArguments"]))
+    known = {f"--{name.replace('_', '-')}" for name in vars(spark_job.parse_args(
+        ["--input", "x", "--config", "y", "--period", "z"]))}
+    assert given <= known and {"--input", "--config", "--period", "--reports-bucket"} <= given
+    assert "environment.tar.gz#environment" in submit["SparkSubmitParameters"]
+
+
+def test_the_spark_application_runs_the_spark_of_the_local_tests(resources: dict[str, Any]) -> None:
+    app = resources["SparkApplication"]["Properties"]
+    pinned = re.search(r"^pyspark==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M).group(1)
+    assert app["ReleaseLabel"] == "emr-7.10.0" and pinned == "3.5.5"  # EMR Serverless 7.10.0 ships Spark 3.5.5
+    assert app["AutoStopConfiguration"] == {"Enabled": True, "IdleTimeoutMinutes": 15}
+
+
+def test_the_spark_job_role_grants_no_more_than_the_function(resources: dict[str, Any]) -> None:
+    def actions(statements: list[dict]) -> set[str]:
+        found = set()
+        for st in statements:
+            found |= {st["Action"]} if isinstance(st["Action"], str) else set(st["Action"])
+        return found
+
+    job = resources["SparkJobRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    function = resources["DsaReportFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert actions(job) <= actions(function)
+    assert all(st["Resource"] != "*" for st in job)

@@ -6,6 +6,7 @@ by the caller), so the same code runs against AWS, moto server or nothing at all
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -145,6 +146,16 @@ def open_engine(workdir: Path, settings: Settings):
                           memory_limit=settings.memory_limit, temp_directory=str(workdir / "spill"))
 
 
+def on_engine(settings: Settings, data, workdir: Path):
+    """The loaded period on the engine that evaluates it (DSA_ENGINE): DuckDB as loaded, or Spark, the tables
+    exported to Parquet in the run's folder and read by a local Spark session (or the Spark job's own)."""
+    if settings.engine != "spark":
+        return contextlib.nullcontext(data)
+    from ..engine import spark  # pyspark and sqlglot are not in the Lambda bundle
+
+    return spark.on_spark(data, spark.local_session(), workdir / "parquet")
+
+
 def run(request: RunRequest, *, clients: Clients | None = None, progress: Progress | None = None,
         settings: Settings | None = None) -> RunResult:
     clients = clients or Clients()
@@ -177,10 +188,11 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
                                      "dataset": name, "files": info.files, "rows": info.rows,
                                      "quarantined": q.quarantined_rows}))
         exempt, sme_note = sme_exemption(config.sme_status, config.sme_lost_on, config.tier, period)
-        outcomes, metrics = evaluate(catalogue, data, period, tier=config.tier,
-                                     marketplace=config.marketplace, overrides=config.parameters,
-                                     binding_commitments=config.binding_commitments, exempt=exempt)
-        say("evaluated", {"obligations": len(outcomes)})
+        with on_engine(settings, data, workdir) as evaluated:
+            outcomes, metrics = evaluate(catalogue, evaluated, period, tier=config.tier,
+                                         marketplace=config.marketplace, overrides=config.parameters,
+                                         binding_commitments=config.binding_commitments, exempt=exempt)
+        say("evaluated", {"obligations": len(outcomes), "engine": settings.engine})
         figures = {FIGURES_KEY: transparency.build(
             data, period, tier=config.tier, service=config.platform, answers=answers,
             version=_version(request), issued=request.now.date())} if report_due else {}

@@ -16,6 +16,7 @@ class Settings:
     memory_limit: str | None = None  # DSA_MEMORY_LIMIT: DuckDB's memory limit, e.g. "8GB"
     database_on_disk: bool = False  # DSA_DATABASE=file: tables in a compressed file, for periods beyond memory
     ses_configuration_set: str | None = None  # SES_CONFIGURATION_SET: every e-mail is sent with it (TLS required)
+    engine: str = "duckdb"  # DSA_ENGINE: what evaluates the rules, duckdb (the Lambda's) or spark (engine/spark.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -28,4 +29,15 @@ class Settings:
             memory_limit=env.get("DSA_MEMORY_LIMIT") or None,
             database_on_disk=env.get("DSA_DATABASE", "memory") == "file",
             ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+            engine=_engine(env.get("DSA_ENGINE") or "duckdb"),
         )
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def _engine(name: str) -> str:
+    """A mistyped engine is an error, never a silent fall back to DuckDB."""
+    if name.strip().lower() not in ENGINES:
+        raise ValueError(f"DSA_ENGINE must be one of {', '.join(ENGINES)}, not {name!r}")
+    return name.strip().lower()

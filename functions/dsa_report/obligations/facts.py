@@ -132,8 +132,8 @@ def hidden_link_items(q: Query) -> list[HiddenLinkStay]:
                 WHERE e.item_id IN (SELECT item_id FROM listing_events WHERE hidden_link)
                   AND e.event IN ($listed, $reappeared, $removed) AND e.occurred_at < $period_end),
             walked AS (  -- at each event: the latest listing and the latest removal before it
-                SELECT *, max(occurred_at) FILTER (WHERE NOT removal) OVER w AS listed_at,
-                          max(occurred_at) FILTER (WHERE removal) OVER w AS removed_before
+                SELECT *, max(CASE WHEN NOT removal THEN occurred_at END) OVER w AS listed_at,
+                          max(CASE WHEN removal THEN occurred_at END) OVER w AS removed_before
                 FROM ev
                 WINDOW w AS (PARTITION BY item_id ORDER BY occurred_at, removal
                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
@@ -143,8 +143,9 @@ def hidden_link_items(q: Query) -> list[HiddenLinkStay]:
                 UNION ALL
                 SELECT item_id, min(trader_id), max(occurred_at) FILTER (WHERE NOT removal), NULL FROM ev
                 GROUP BY item_id
-                HAVING max(occurred_at) FILTER (WHERE NOT removal)
-                       > coalesce(max(occurred_at) FILTER (WHERE removal), '-infinity'::TIMESTAMP))
+                HAVING max(occurred_at) FILTER (WHERE NOT removal) > max(occurred_at) FILTER (WHERE removal)
+                    OR (max(occurred_at) FILTER (WHERE removal) IS NULL
+                        AND max(occurred_at) FILTER (WHERE NOT removal) IS NOT NULL))
             SELECT item_id, trader_id, listed_at, removed_at, {survival} / 24 FROM stays
             ORDER BY item_id, removed_at NULLS LAST
             """,  # noqa: S608 - the fragment is built from column names in code
@@ -211,7 +212,7 @@ WITH cut AS (    -- the last qualifying suspension or termination dated before p
 items AS (       -- a trader's illegal items after the cut, on every day one of their SoRs is dated; a SoR
                  -- reversed on complaint does not count, nor one not manifestly illegal (false, not null)
     SELECT DISTINCT s.trader_id, coalesce(s.item_id, s.platform_uid) AS item,
-           CAST(s.application_date AS DATE) - DATE '1970-01-01' AS d
+           date_diff('day', DATE '1970-01-01', CAST(s.application_date AS DATE)) AS d
     FROM sor s LEFT JOIN cut ON cut.trader_id = s.trader_id
     WHERE s.decision_ground = $illegal AND s.trader_id IS NOT NULL AND s.application_date < $end_ts
       AND (cut.c IS NULL OR CAST(s.application_date AS DATE) > cut.c) {manifest}
@@ -228,7 +229,8 @@ served AS (      -- not served at period start: terminated before it and not rei
     SELECT trader_id,
            coalesce(max(occurred_at) FILTER (WHERE action = $termination AND occurred_at < $start_ts)
                     >= coalesce(max(occurred_at) FILTER (WHERE action = $reinstatement AND occurred_at < $start_ts),
-                                TIMESTAMP '-infinity'), FALSE)
+                                max(occurred_at) FILTER (WHERE action = $termination AND occurred_at < $start_ts)),
+                    FALSE)  -- a termination before it and no reinstatement since (none at all, or an earlier one)
            OR coalesce($ends_known AND bool_or(action = $suspension AND occurred_at <= $start_ts
                                                AND (ends_at IS NULL OR ends_at > $start_ts)), FALSE) AS unserved
     FROM acts GROUP BY trader_id)

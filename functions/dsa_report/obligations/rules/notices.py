@@ -7,7 +7,6 @@ then counts with its age, so a backlog never makes a median look better than dec
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 from ...engine.context import Context
 from ...engine.outcome import Outcome, above, finish, metric, not_applicable
@@ -189,17 +188,20 @@ def unfounded_notifiers(ctx: Context, p: dict) -> Outcome:
     start, end = ctx.bounds
     rows = ctx.query(
         """
-        WITH u AS (
-            SELECT notifier_id, CAST(received_at AS DATE) AS d,
-                   count(*) OVER (PARTITION BY notifier_id ORDER BY CAST(received_at AS DATE)
-                                  RANGE BETWEEN $span PRECEDING AND CURRENT ROW) AS n
-            FROM notices WHERE outcome = $unfounded AND notifier_id IS NOT NULL AND received_at < $end)
+        WITH days AS (
+            SELECT notifier_id, CAST(received_at AS DATE) AS d, count(*) AS k
+            FROM notices WHERE outcome = $unfounded AND notifier_id IS NOT NULL AND received_at < $end
+            GROUP BY notifier_id, CAST(received_at AS DATE)),
+        u AS (  -- on each day of the period with one: the notifier's unfounded notices in the window ending then
+            SELECT a.notifier_id, a.d, sum(b.k) AS n
+            FROM days a JOIN days b ON b.notifier_id = a.notifier_id AND b.d <= a.d AND b.d >= a.d - $span
+            WHERE a.d >= $start_day
+            GROUP BY a.notifier_id, a.d)
         SELECT notifier_id, min(d) FILTER (WHERE n >= $min), max(n) AS most
-        FROM u WHERE d >= $start_day
-        GROUP BY notifier_id HAVING max(n) >= $min ORDER BY most DESC, notifier_id
+        FROM u GROUP BY notifier_id HAVING max(n) >= $min ORDER BY most DESC, notifier_id
         """,
         {"unfounded": "MANIFESTLY_UNFOUNDED", "end": end, "start_day": start.date(),
-         "min": p["min_unfounded"], "span": timedelta(days=p["window_days"] - 1)},
+         "min": p["min_unfounded"], "span": p["window_days"] - 1},
     )
     if not ctx.metrics.facts("notices")["notice_count"]:
         return not_applicable("No notice was received in the period.")
