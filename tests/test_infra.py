@@ -185,7 +185,7 @@ def test_every_checkov_skip_says_why(resources: dict[str, Any]) -> None:
 
 def test_checkov_passes_and_every_skip_is_still_needed(resources: dict[str, Any]) -> None:
     if not CHECKOV.exists():
-        pytest.skip("checkov is not installed: `make lint` installs it into .venv/checkov")
+        pytest.fail("checkov is not installed: `make lint` (run by `make test`) installs it into .venv/checkov")
     result = subprocess.run(
         [str(CHECKOV), "--file", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
          "--output", "json"],
