@@ -18,39 +18,16 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from dsa_report.app.pipeline import Clients
 from dsa_report.delivery import email as deliver
-from dsa_report.delivery.ledger import DynamoLedger
 from dsa_report.outputs.mime import build_message
 
 REGION = "eu-west-1"
-TABLE = "dsa-deliveries"
 NOW = datetime(2026, 1, 5, 6, 0, 41, tzinfo=UTC)
 KEY = deliver.delivery_key("ExampleMarket", "2025-H2", "board", "2026-01-05T06:00:00Z")
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def ledger(aws):
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "delivery_key", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "delivery_key", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
-    return DynamoLedger(TABLE, ddb)
 
 
 @pytest.fixture

@@ -248,15 +248,10 @@ def test_other_write_errors_still_name_the_member(tmp_path):
     assert bad.origin == f"notices/n.zip!{long}" and bad.reason.startswith("unreadable zip member: [Errno 36]")
 
 
-def test_disk_full_while_downloading_fails_the_run(tmp_path, monkeypatch):
+def test_disk_full_while_downloading_fails_the_run(tmp_path, monkeypatch, aws_env):
     import boto3
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket="guards-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

@@ -140,12 +140,7 @@ def test_unreadable_zip_and_members_carry_their_size(tmp_path):
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+def s3(aws_env):
     with mock_aws():
         client = boto3.client("s3", region_name=REGION, config=Config(retries={"mode": "standard", "max_attempts": 2}))
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})

@@ -260,15 +260,6 @@ def test_register_errors(tmp_path):
 
 
 @pytest.fixture
-def aws_env(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
 def s3(aws_env):
     with mock_aws():
         client = boto3.client("s3", region_name=REGION)
