@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..engine.catalogue import CatalogueError
-from ..engine.periods import PeriodError, parse_period
-from ..ingest import loader, sources
+from ..engine.periods import Period, PeriodError, parse_period
+from ..ingest import sources
 from ..obligations import transparency
-from ..obligations.config import ConfigError
+from ..obligations.config import Config, ConfigError
 from ..obligations.evaluation import load_catalogue, metric_book
 from ..outputs import transparency as transparency_files
 from ..vocabulary import ERROR, FAIL, INSUFFICIENT_DATA, TIERS, WARN
@@ -89,6 +89,11 @@ def _progress(stream=sys.stderr):
     return show
 
 
+def _say():
+    """The progress lines when on a terminal, else nothing."""
+    return _progress() or (lambda step, fields: None)
+
+
 def _shown(metric: dict) -> str:
     value = metric.get("value")
     if not isinstance(value, int | float) or isinstance(value, bool):
@@ -110,13 +115,19 @@ def status_table(document: dict) -> str:
     return "\n".join(rows)
 
 
-def cmd_run(args) -> int:
+def _inputs(args) -> tuple[pipeline.Clients, Config, Period, str]:
+    """What a command that reads a period's data needs, checked before any data: config, period, source."""
     clients = pipeline.Clients()
     config = _read_config(args.config, clients)
     period = period_arg(args.period)
     source = args.source or config.source
     if not source:
         raise UsageError("source: no data location (give --source or set `source` in the config)")
+    return clients, config, period, source
+
+
+def cmd_run(args) -> int:
+    clients, config, period, source = _inputs(args)
     if args.send and not config.audiences:
         raise UsageError("audiences: --send needs at least one audience in the config")
     out = out_folder(Path(args.out) if args.out else Path("out") / config.platform / period.label)
@@ -140,12 +151,10 @@ def cmd_run(args) -> int:
 
 def cmd_validate_data(args) -> int:
     with tempfile.TemporaryDirectory(prefix="dsa-validate-") as work:
-        s3 = pipeline.Clients()("s3") if args.source.startswith("s3://") else None
-        try:
-            with sources.fetching(args.source, Path(work), s3_client=s3) as collected:
-                con = pipeline.open_engine(Path(work), Settings.from_env(os.environ))  # as a run: memory limit, spill
-                data = loader.load(collected, con, platform_names=args.platform_name, progress=_progress())
-                con.close()
+        try:  # loaded as a run loads: memory limit, spill folder
+            data, con = pipeline.load_source(args.source, Path(work), pipeline.Clients(), Settings.from_env(os.environ),
+                                             platform_names=args.platform_name, say=_say())
+            con.close()
         except sources.SourceError as exc:
             raise UsageError(f"--source: {exc}") from None
     if args.json:
@@ -177,12 +186,7 @@ def quality_table(quality: dict) -> str:
 def cmd_transparency_report(args) -> int:
     """The EU harmonised transparency report of one period from the data; with --published, the figures of a
     report already filed that differ from the data (exit 3 when any does)."""
-    clients = pipeline.Clients()
-    config = _read_config(args.config, clients)
-    period = period_arg(args.period)
-    source = args.source or config.source
-    if not source:
-        raise UsageError("source: no data location (give --source or set `source` in the config)")
+    clients, config, period, source = _inputs(args)
     if args.tolerance < 0:
         raise UsageError("--tolerance: must be 0 or more (a fraction: 0.01 is 1 %)")
     out = out_folder(Path(args.out))
@@ -199,16 +203,15 @@ def cmd_transparency_report(args) -> int:
     version = transparency_files.next_version((p.name for p in out.iterdir()) if out.is_dir() else (),
                                               config.platform, period.label)
     with tempfile.TemporaryDirectory(prefix="dsa-transparency-") as work:
-        s3 = clients("s3") if source.startswith("s3://") else None
         try:
-            with sources.fetching(source, Path(work), s3_client=s3) as collected:
-                con = pipeline.open_engine(Path(work), Settings.from_env(os.environ))
-                data = loader.load(collected, con, platform_names=config.names_in_data, progress=_progress())
-                report = transparency.build(data, period, tier=config.tier, service=config.platform, answers=answers,
-                                            version=version, issued=datetime.now(UTC).date())
-                book = metric_book(data, period, config.parameters)
-                metrics = {name: book.get(name) for name in transparency.RECONCILED}
-                con.close()
+            data, con = pipeline.load_source(source, Path(work), clients, Settings.from_env(os.environ),
+                                             platform_names=config.names_in_data, say=_say(),
+                                             unreadable_tolerance=config.unreadable_tolerance)
+            report = transparency.build(data, period, tier=config.tier, service=config.platform, answers=answers,
+                                        version=version, issued=datetime.now(UTC).date())
+            book = metric_book(data, period, config.parameters)
+            metrics = {name: book.get(name) for name in transparency.RECONCILED}
+            con.close()
         except sources.SourceError as exc:
             raise UsageError(f"{'--source' if args.source else 'source'}: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)

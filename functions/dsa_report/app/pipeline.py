@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,6 +146,24 @@ def open_engine(workdir: Path, settings: Settings):
                           memory_limit=settings.memory_limit, temp_directory=str(workdir / "spill"))
 
 
+def load_source(source: str, workdir: Path, clients: Clients, settings: Settings, *,
+                platform_names: Iterable[str] | None, say: Progress, now: datetime | None = None,
+                unreadable_tolerance: float = 0.0):
+    """Fetch a data location into `workdir` and load it once into the run's engine: (data, connection), the
+    connection for the caller to close. Local copies are deleted as each dataset is loaded."""
+    s3 = clients("s3") if source.startswith("s3://") else None
+    with sources.fetching(source, workdir, s3_client=s3) as collected:
+        say("sources", {"source": collected.source, "objects": collected.objects})
+        con = open_engine(workdir, settings)
+        data = loader.load(collected, con, platform_names=platform_names, now=now,
+                           release=lambda files: sources.cleanup(files, workdir),
+                           unreadable_tolerance=unreadable_tolerance,
+                           progress=lambda name, info, q: say("dataset", {
+                               "dataset": name, "files": info.files, "rows": info.rows,
+                               "quarantined": q.quarantined_rows}))
+    return data, con
+
+
 def on_engine(settings: Settings, data, workdir: Path):
     """The loaded period on the engine that evaluates it (DSA_ENGINE): DuckDB as loaded, or Spark, the tables
     exported to Parquet in the run's folder and read by a local Spark session (or the Spark job's own)."""
@@ -177,16 +195,8 @@ def run(request: RunRequest, *, clients: Clients | None = None, progress: Progre
     answers = read_answers(config, clients) if report_due else None
     workdir = Path(tempfile.mkdtemp(prefix="dsa-", dir=base or None))
     try:
-        s3 = clients("s3") if request.source.startswith("s3://") else None
-        with sources.fetching(request.source, workdir, s3_client=s3) as collected:
-            say("sources", {"source": collected.source, "objects": collected.objects})
-            con = open_engine(workdir, settings)
-            data = loader.load(collected, con, platform_names=config.names_in_data, now=request.now,
-                                 release=lambda files: sources.cleanup(files, workdir),
-                                 unreadable_tolerance=config.unreadable_tolerance,
-                                 progress=lambda name, info, q: say("dataset", {
-                                     "dataset": name, "files": info.files, "rows": info.rows,
-                                     "quarantined": q.quarantined_rows}))
+        data, con = load_source(request.source, workdir, clients, settings, platform_names=config.names_in_data,
+                                say=say, now=request.now, unreadable_tolerance=config.unreadable_tolerance)
         exempt, sme_note = sme_exemption(config.sme_status, config.sme_lost_on, config.tier, period)
         with on_engine(settings, data, workdir) as evaluated:
             outcomes, metrics = evaluate(catalogue, evaluated, period, tier=config.tier,
