@@ -268,7 +268,11 @@ def _publish(request: RunRequest, document_bytes: bytes, evidence: dict[str, lis
         # lacks them and finds no archived copy mails without it, and the payload check then refuses loudly
         if name == FINDINGS_JSON or not output.applies(document) or (output.figures and not figures):
             continue
-        files = output.files(name, document, evidence or {}, figures or {})
+        if not output.figures:  # one file, named by its entry: rendered only when the archive lacks it
+            keep(name, lambda output=output, name=name: output.files(name, document, evidence or {}, {})[name])
+            produced[name] = [name]
+            continue
+        files = output.files(name, document, evidence or {}, figures)  # the EU report names its own files
         produced[name] = list(files)
         for file, data in files.items():
             keep(file, lambda data=data: data)
