@@ -17,7 +17,7 @@ from dsa_report.app import pipeline, spark_job
 from dsa_report.app.settings import Settings
 from dsa_report.engine import spark as engine_spark
 from dsa_report.engine.periods import parse_period
-from dsa_report.ingest import loader, sources
+from dsa_report.ingest import curated
 from dsa_report.tools.synthetic import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -77,21 +77,29 @@ def test_spark_gives_the_duckdb_report_on_the_synthetic_marketplace(spark, marke
     _same_report(duck, _run(tmp / "data", config, "2025-10", "spark", monkeypatch))
 
 
-def test_the_spark_job_on_the_exported_period_writes_the_duckdb_report(spark, market, tmp_path):
-    """The EMR job's path: the period exported as Parquet (loaded.yaml + one file per table), evaluated by
-    app/spark_job.py, which writes the archive the Lambda would."""
+def test_the_spark_job_on_the_curated_store_writes_the_duckdb_report(spark, market, tmp_path):
+    """The EMR job's path: every object curated as the arrival function does, then app/spark_job.py plans the
+    period's months from the store's records and Spark reads the parts, writing the archive the Lambda would.
+    The SoRs land in two objects sharing rows, so the dedupe across objects runs on Spark."""
     tmp, config, duck = market
-    data = loader.load(sources.collect(str(tmp / "data"), tmp_path / "work"), loader.connect(),
-                       platform_names=config.names_in_data, now=NOW)
-    loader.export_parquet(data, tmp_path / "curated")
-    args = spark_job.parse_args(["--input", str(tmp_path / "curated"), "--config", str(tmp / "config.yaml"),
+    data = tmp_path / "data"
+    shutil.copytree(tmp / "data", data)
+    sor = sorted((data / "statements_of_reasons").rglob("*.*"))[0]
+    shutil.copy(sor, sor.with_name("again-" + sor.name))  # the same rows delivered twice, in two objects
+    store = curated.Store(str(tmp_path / "store"))
+    curated.curate(str(data), store, tmp_path / "work", platform_names=config.names_in_data, now=NOW)
+    args = spark_job.parse_args(["--curated", str(tmp_path / "store"), "--config", str(tmp / "config.yaml"),
                                  "--period", "2025-10", "--out", str(tmp_path / "out"), "--run-id", "job"])
     job = spark_job.run(args, spark, now=NOW)
     assert (tmp_path / "out" / "findings.json").read_bytes() == job.artifacts["findings.json"]
+    quality = json.loads(job.artifacts["findings.json"])["data_quality"]["statements_of_reasons"]
+    expected = json.loads(duck.artifacts["findings.json"])["data_quality"]["statements_of_reasons"]
+    assert quality["duplicates_removed"] == 2 * expected["duplicates_removed"] + expected["rows"]  # all twice
+    assert quality["files"] == 2 and quality["rows"] == expected["rows"]
     for result in (duck, job):
-        result.artifacts["findings.json"] = json.dumps(
-            {**json.loads(result.artifacts["findings.json"]),
-             "run": {}}).encode()  # run id and source (the raw folder, the Parquet export) differ
+        document = json.loads(result.artifacts["findings.json"])
+        document["data_quality"]["statements_of_reasons"] = {}  # two objects here, one file there
+        result.artifacts["findings.json"] = json.dumps({**document, "run": {}}).encode()  # run id and source
     _same_report(duck, job)
 
 

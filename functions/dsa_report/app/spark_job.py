@@ -1,12 +1,12 @@
 """The EMR Serverless job: the catalogue evaluated by Spark over a period kept as Parquet, for what one
 Lambda cannot hold (the Step Functions state machine of template.yaml picks it above a size limit).
 
-    spark-submit spark_job.py --input s3://data/curated/2025-H2/ --config s3://data/config.yaml \\
+    spark-submit spark_job.py --curated s3://dsa-curated/ --config s3://data/config.yaml \\
         --period 2025-H2 --reports-bucket dsa-reports [--send --ledger-table dsa-ledger]
 
-`--input` holds what `ingest.loader.export_parquet` writes: `loaded.yaml` (what was found: datasets, registers,
-data quality) and one Parquet file per engine table, in a folder or under an s3:// prefix (Spark reads it
-there itself). The rules, metrics and outputs are the Lambda's own code: the job writes the same archive
+`--curated` is the curated store the arrival function keeps (ingest/curated.py): the job plans the period's
+months from the object records as a Lambda run does, and Spark reads the planned Parquet parts where they
+are (s3:// on EMR). The rules, metrics and outputs are the Lambda's own code: the job writes the same archive
 (findings.json, CSV, report, evidence, e-mails, manifest) under `--reports-bucket` or `--out`, and with
 `--send` delivers through the same ledger, so a retried job sends nothing twice.
 """
@@ -17,12 +17,13 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..engine import spark
 from ..engine.periods import parse_period
-from ..ingest import loader, sources
+from ..ingest import curated
 from ..obligations.evaluation import default_catalogue, evaluate
 from ..obligations.exemptions import sme_exemption
 from ..outputs import findings
@@ -34,7 +35,7 @@ from .settings import Settings
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="spark_job", description=__doc__.splitlines()[0])
-    parser.add_argument("--input", required=True, help="folder or s3:// prefix with loaded.yaml and the tables")
+    parser.add_argument("--curated", required=True, help="the curated store (folder or s3:// prefix)")
     parser.add_argument("--config", required=True, help="the platform's config (path or s3:// URI)")
     parser.add_argument("--period", required=True, help="e.g. 2025-H2")
     parser.add_argument("--reports-bucket", help="archive the run there, as the Lambda does")
@@ -51,19 +52,19 @@ def run(args: argparse.Namespace, session, clients: pipeline.Clients | None = No
     clients = clients or pipeline.Clients()
     config = pipeline.read_config(args.config, clients)
     request = pipeline.RunRequest(
-        config=config, period=parse_period(args.period), source=args.input,
+        config=config, period=parse_period(args.period), source=args.curated, curated=args.curated,
         trigger="schedule" if args.trigger_time else "manual", trigger_time=args.trigger_time, send=args.send,
         out_dir=args.out, reports_bucket=args.reports_bucket, ledger_table=args.ledger_table,
         now=now or datetime.now(UTC), run_id=args.run_id)
-    manifest = args.input.rstrip("/") + "/" + loader.EXPORT_MANIFEST
-    s3 = clients("s3") if manifest.startswith("s3://") else None
-    export = loader.read_export(sources.read_text(manifest, s3_client=s3), args.input)
     catalogue, period = default_catalogue(), request.period
     exempt, sme_note = sme_exemption(config.sme_status, config.sme_lost_on, config.tier, period)
-    data = spark.from_export(export, session)
-    outcomes, metrics = evaluate(catalogue, data, period, tier=config.tier, marketplace=config.marketplace,
-                                 overrides=config.parameters, binding_commitments=config.binding_commitments,
-                                 exempt=exempt)
+    store = curated.Store(args.curated, clients("s3") if args.curated.startswith("s3://") else None)
+    plan = curated.plan(curated.records(store), period, config.names_in_data)
+    with tempfile.TemporaryDirectory(prefix="dsa-") as work:
+        data = spark.from_curated(store, plan, session, Path(work), config.unreadable_tolerance)
+        outcomes, metrics = evaluate(catalogue, data, period, tier=config.tier, marketplace=config.marketplace,
+                                     overrides=config.parameters, binding_commitments=config.binding_commitments,
+                                     exempt=exempt)
     run_id = pipeline.new_run_id(request)
     document = findings.build_document(
         run=pipeline._run_section(request, run_id, catalogue.version, data.quality, sme_note),

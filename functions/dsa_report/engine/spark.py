@@ -21,7 +21,7 @@ Translated here, because sqlglot's translation differs from DuckDB's meaning or 
 The other DuckDB constructs the rules used were rewritten in the rules into SQL both engines run alike
 (docs/performance.md, "Spark").
 
-Tables reach Spark as Parquet (`ingest.loader.export_parquet`, or the curated store on EMR), registered as
+Tables reach Spark as Parquet (`ingest.loader.export_parquet` locally, the curated store's parts on EMR), registered as
 temporary views of a session of their own. pyspark is imported only when a session is made: the Lambda
 bundle does not ship it.
 """
@@ -40,7 +40,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from ..ingest import loader
+from ..ingest import curated, loader
+from ..ingest.contract import DATASETS, SQL_TYPES, STATEMENTS_OF_REASONS, TABLES
 from ..ingest.loaded import LoadedData
 
 # what every session running the rules needs: timestamps without time zone (the engine tables' type) read,
@@ -109,7 +110,9 @@ class SparkConnection:
         for key, value in SQL_CONF.items():
             self.session.conf.set(key, value)
         for table, path in tables.items():
-            self.session.read.parquet(str(path)).createOrReplaceTempView(table)
+            paths = [str(p) for p in path] if isinstance(path, list) else [str(path)]
+            frame = self.session.read.parquet(*paths) if paths else self.session.sql(_empty(table))
+            frame.createOrReplaceTempView(table)
 
     def execute(self, sql: str, parameters: list | dict | None = None) -> _Rows:
         text, args = bind(sql, parameters)
@@ -132,10 +135,44 @@ def on_spark(data: LoadedData, session: Any, folder: Path) -> Iterator[LoadedDat
         con.close()
 
 
-def from_export(export: loader.Export, session: Any) -> LoadedData:
-    """A period exported as Parquet (`loader.export_parquet`, a folder or an s3:// prefix), on Spark."""
-    return LoadedData(con=SparkConnection(session, export.tables), datasets=export.datasets,  # type: ignore[arg-type]
-                      registers=export.registers, quality=export.quality)
+def from_curated(store: curated.Store, plan: curated.Plan, session: Any, workdir: Path,
+                 unreadable_tolerance: float = 0.0) -> LoadedData:
+    """A period of the curated store on Spark: its parts read where they are (s3:// on EMR), SoRs deduplicated
+    across objects as `curated.open_plan` does on DuckDB (the earliest `dedupe_by`, ties by part name)."""
+    dataset = STATEMENTS_OF_REASONS
+    sor = TABLES[dataset.name]
+    tables = {table: [store.uri(key) for key in keys] for table, keys in plan.parts.items()}
+    parts = tables.pop(sor)
+    several = len(parts) > 1  # one object is deduplicated already
+    con = SparkConnection(session, {**tables, (f"{sor}_parts" if several else sor): parts})
+    if several:
+        columns = ", ".join(c.name for c in dataset.columns if c.kept)
+        con.session.sql(  # identifiers from the contract, no value: nothing to bind
+            f"SELECT {columns} FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(dataset.key)} ORDER BY "
+            f"{dataset.dedupe_by} ASC NULLS LAST, regexp_extract(input_file_name(), '[^/]+$', 0)) AS _n "
+            f"FROM {sor}_parts) WHERE _n = 1").createOrReplaceTempView(sor)
+        removed = plan.datasets[dataset.name].rows - con.execute(f"SELECT count(*) FROM {sor}").fetchall()[0][0]
+        if removed:
+            q = plan.quality[dataset.name]
+            q["duplicates_removed"] = q.get("duplicates_removed", 0) + removed
+            q["rows"] -= removed
+            plan.datasets[dataset.name].rows -= removed
+    registers, register_quality = curated.read_registers(store, workdir)
+    return LoadedData(con=con, datasets=plan.datasets, registers=registers,  # type: ignore[arg-type]
+                      quality={**plan.quality, "registers": register_quality},
+                      unreadable_tolerance=unreadable_tolerance)
+
+
+_SPARK_TYPES = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BOOLEAN": "BOOLEAN", "BIGINT": "BIGINT",
+                "DOUBLE": "DOUBLE"}
+
+
+def _empty(table: str) -> str:
+    """A query of no rows with the columns and types of an engine table (a dataset nothing was found of)."""
+    dataset = next(DATASETS[name] for name, t in TABLES.items() if t == table)
+    columns = ", ".join(f"CAST(NULL AS {_SPARK_TYPES[SQL_TYPES[c.kind]]}) AS {c.name}"
+                        for c in dataset.columns if c.kept)
+    return f"SELECT {columns} WHERE FALSE"
 
 
 # ---- translation --------------------------------------------------------------------------------------

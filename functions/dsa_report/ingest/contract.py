@@ -37,6 +37,8 @@ class Dataset:
     key: tuple[str, ...] = field(default=())
     dedupe_by: str | None = None  # rows sharing `key` are duplicates: the one with the earliest value of
     #                                this column is kept (SoRs: `created_at`, as the TDB keeps the first)
+    month_by: str | None = None  # the required time that dates a row: the curated store's month partition;
+    #                              None for a snapshot (traders, listings), which is read whole
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -79,6 +81,7 @@ CATEGORIES = CATEGORIES_V2 | frozenset(CATEGORY_V1_TO_V2) | CATEGORIES_V1_ONLY
 # "other" value whose free-text field (`has_*`) is then owed.
 STATEMENTS_OF_REASONS = Dataset(
     "statements_of_reasons",
+    month_by="application_date",
     key=("platform_name", "platform_uid"),
     dedupe_by="created_at",
     columns=(
@@ -116,6 +119,7 @@ STATEMENTS_OF_REASONS = Dataset(
 
 NOTICES = Dataset(
     "notices",
+    month_by="received_at",
     key=("notice_id",),
     columns=(
         Column("notice_id", required=True),
@@ -137,6 +141,7 @@ NOTICES = Dataset(
 
 COMPLAINTS = Dataset(
     "complaints",
+    month_by="received_at",
     key=("complaint_id",),
     columns=(
         Column("complaint_id", required=True),
@@ -170,6 +175,7 @@ TRADERS = Dataset(
 
 ENFORCEMENT_ACTIONS = Dataset(
     "enforcement_actions",
+    month_by="occurred_at",
     key=("action_id",),
     columns=(
         Column("action_id", required=True),
@@ -189,6 +195,7 @@ ENFORCEMENT_ACTIONS = Dataset(
 
 LISTING_EVENTS = Dataset(
     "listing_events",
+    month_by="occurred_at",
     key=("event_id",),
     columns=(
         Column("event_id", required=True, kept=False),  # unique key: required, but no rule reads it
@@ -205,6 +212,7 @@ LISTING_EVENTS = Dataset(
 
 ACTIVE_RECIPIENTS = Dataset(
     "active_recipients",
+    month_by="month",
     key=("month", "member_state"),
     columns=(
         Column("month", "month", required=True),
@@ -246,6 +254,7 @@ EU_LANGUAGES = _enum(
 
 ORDERS = Dataset(  # Arts 9 and 10: orders from Member State authorities
     "orders",
+    month_by="received_at",
     key=("order_id",),
     columns=(
         Column("order_id", required=True),
@@ -263,6 +272,7 @@ ORDERS = Dataset(  # Arts 9 and 10: orders from Member State authorities
 
 ODR_DISPUTES = Dataset(  # Art. 21: out-of-court dispute settlement
     "odr_disputes",
+    month_by="submitted_at",
     key=("dispute_id",),
     columns=(
         Column("dispute_id", required=True),
@@ -278,6 +288,7 @@ ODR_DISPUTES = Dataset(  # Art. 21: out-of-court dispute settlement
 
 BUYER_NOTIFICATIONS = Dataset(  # Art. 32: informing consumers who bought an illegal product
     "buyer_notifications",
+    month_by="aware_at",
     key=("item_id", "aware_at"),
     columns=(
         Column("item_id", required=True),
@@ -292,6 +303,7 @@ BUYER_NOTIFICATIONS = Dataset(  # Art. 32: informing consumers who bought an ill
 
 ADS = Dataset(  # Art. 39: advertisement repository
     "ads",
+    month_by="first_shown_at",
     key=("ad_id",),
     columns=(
         Column("ad_id", required=True),
@@ -308,6 +320,7 @@ ADS = Dataset(  # Art. 39: advertisement repository
 
 MODERATION_STAFF = Dataset(  # Art. 42(2): human resources per official EU language
     "moderation_staff",
+    month_by="month",
     key=("month", "language"),
     columns=(
         Column("month", "month", required=True),

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
 from . import registers as registers_mod
 from .contract import (
@@ -632,14 +631,9 @@ def _dedupe(con, table: str, dataset: Dataset, q: _Quality) -> None:
 
 # ---- export for another engine (engine/spark.py) --------------------------------------------------------
 
-EXPORT_MANIFEST = "loaded.yaml"
-
-
 def export_parquet(data: LoadedData, folder: Path) -> dict[str, Path]:
-    """The loaded period as files another engine reads: each engine table as `<table>.parquet` (columns and
-    types as in DuckDB; ENUMs become text, timestamps stay without time zone) and `loaded.yaml`, what was
-    found (datasets, registers, data quality; YAML keeps the registers' dates as dates). Returns table ->
-    Parquet file. `read_export` reads it back."""
+    """The loaded tables as files another engine reads: each as `<table>.parquet` (columns and types as in
+    DuckDB; ENUMs become text, timestamps stay without time zone). Returns table -> Parquet file."""
     folder.mkdir(parents=True, exist_ok=True)
     tables = {}
     for table in TABLES.values():
@@ -647,30 +641,4 @@ def export_parquet(data: LoadedData, folder: Path) -> dict[str, Path]:
         quoted = "'" + str(path).replace("'", "''") + "'"  # COPY takes no parameter for its target
         data.con.execute(f"COPY {table} TO {quoted} (FORMAT parquet)")
         tables[table] = path
-    manifest = {
-        "datasets": {name: {"files": i.files, "rows": i.rows, "columns": sorted(i.columns)}
-                     for name, i in data.datasets.items()},
-        "registers": data.registers, "quality": data.quality,
-    }
-    (folder / EXPORT_MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=True), encoding="utf-8")
     return tables
-
-
-@dataclass
-class Export:
-    """What `export_parquet` wrote: the inventory of LoadedData without a connection, and the table files."""
-
-    datasets: dict[str, DatasetInfo]
-    registers: dict[str, list[dict]]
-    quality: dict[str, dict]
-    tables: dict[str, str]  # table -> Parquet path or URI (s3:// on EMR)
-
-
-def read_export(manifest_text: str, location: str) -> Export:
-    """`loaded.yaml` read back; the tables are `<location>/<table>.parquet` (a folder or an s3:// prefix)."""
-    manifest = yaml.safe_load(manifest_text)
-    datasets = {name: DatasetInfo(files=d["files"], rows=d["rows"], columns=frozenset(d["columns"]))
-                for name, d in manifest["datasets"].items()}
-    base = location.rstrip("/")
-    return Export(datasets, manifest["registers"], manifest["quality"],
-                  {table: f"{base}/{table}.parquet" for table in TABLES.values()})

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import boto3
-from boto3.exceptions import RetriesExceededError
+from boto3.exceptions import RetriesExceededError, S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.client import BaseClient
 from botocore.config import Config
@@ -63,12 +64,13 @@ def _error(err: ClientError, bucket: str, what: str) -> SourceError:
     return SourceError(f"cannot read {what}: {_one_line(err)}")
 
 
-def list_objects(client: BaseClient, bucket: str, prefix: str) -> list[tuple[str, int]]:
-    """(key, size) of every object under `prefix`, console "folders" left out."""
+def list_objects(client: BaseClient, bucket: str, prefix: str, *, etags: bool = False) -> list[tuple[str, Any]]:
+    """(key, size) of every object under `prefix`, console "folders" left out; (key, ETag) with `etags`."""
     found = []
+    field = "ETag" if etags else "Size"
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            found += [(obj["Key"], obj["Size"]) for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+            found += [(obj["Key"], obj[field]) for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
     except ClientError as err:
         raise _error(err, bucket, f"s3://{bucket}/{prefix}") from None
     except BotoCoreError as err:
@@ -113,3 +115,33 @@ def read(client: BaseClient | None, uri: str) -> bytes:
         raise _error(err, bucket, uri) from None
     except BotoCoreError as err:
         raise SourceError(f"cannot read {uri}: {_one_line(err)}") from None
+
+
+def put(client: BaseClient, bucket: str, key: str, data: bytes | Path) -> None:
+    """Write one object (bytes, or a local file streamed); any failure is the run's (ResourceError)."""
+    try:
+        if isinstance(data, Path):
+            client.upload_file(str(data), bucket, key, Config=_TRANSFER)
+        else:
+            client.put_object(Bucket=bucket, Key=key, Body=data)
+    except (ClientError, BotoCoreError, RetriesExceededError, S3UploadFailedError) as err:
+        raise ResourceError(f"s3://{bucket}/{key}: {_one_line(err)}") from err
+
+
+def delete(client: BaseClient, bucket: str, key: str) -> None:
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as err:
+        raise ResourceError(f"s3://{bucket}/{key}: {_one_line(err)}") from err
+
+
+def get(client: BaseClient, bucket: str, key: str) -> bytes | None:
+    """The bytes of one object, None when there is none; any other failure is the run's (ResourceError)."""
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        if str(err.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
+            return None
+        raise ResourceError(f"s3://{bucket}/{key}: {_one_line(err)}") from err
+    except BotoCoreError as err:
+        raise ResourceError(f"s3://{bucket}/{key}: {_one_line(err)}") from err

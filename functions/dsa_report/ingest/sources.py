@@ -253,7 +253,7 @@ def collect(source: str, workdir: Path, *, s3_client: Any | None = None, max_wor
 @contextmanager
 def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_workers: int = 8,
              max_unzipped_bytes: int = 50 * _GIB, max_ratio: int = 500, max_total_ratio: int = 500,
-             max_run_unzipped_bytes: int | None = None) -> Iterator[Collected]:
+             max_run_unzipped_bytes: int | None = None, only: str = "") -> Iterator[Collected]:
     """List the source and start fetching its files in the background, dataset by dataset in the order of
     spec.DATASETS, so the loader can read one dataset while the next ones download (`Collected.wait`).
 
@@ -265,6 +265,8 @@ def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_wo
     expand to at most `max_run_unzipped_bytes`, never more than the free space of `workdir` at the start.
     A zip over a limit is named unreadable (an outer zip over one as declared is not expanded at all; one
     found over it while expanding stops there); a disk that fills anyway (ENOSPC) raises.
+    `only`: one path below the source (`notices/2026/10/a.jsonl.gz`, or a folder ending in '/'): the rest of
+    the source is not listed (ingest on arrival reads one object, the curated store's reader its registers).
     On leaving, downloads not started yet are cancelled.
     """
     workdir = Path(workdir)
@@ -276,11 +278,11 @@ def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_wo
         bucket, prefix = s3.split(source)
         client = s3_client or s3.default_client(max_workers)
         run = _Run(workdir, limits, disk, client, bucket)
-        normalised, items = f"s3://{bucket}/{prefix}", _list_s3(client, bucket, prefix)
+        normalised, items = f"s3://{bucket}/{prefix}", _list_s3(client, bucket, prefix, only)
     else:
         root = Path(source).expanduser().resolve()
         run = _Run(workdir, limits, disk)
-        normalised, items = str(root), _list_folder(root)
+        normalised, items = str(root), _list_folder(root, only)
 
     out = Collected(files={n: [] for n in DATASETS}, unreadable={n: [] for n in DATASETS},
                     ignored=dict.fromkeys(DATASETS, 0), registers={}, register_errors=[], source=normalised)
@@ -351,25 +353,37 @@ def cleanup(files: Iterable[DataFile | Path], workdir: Path) -> int:
 # ---------------------------------------------------------------- listing
 
 
-def _list_s3(client: Any, bucket: str, prefix: str) -> list[_Item]:
+def _list_s3(client: Any, bucket: str, prefix: str, only: str = "") -> list[_Item]:
     items = []
-    for key, size in s3.list_objects(client, bucket, prefix):
+    for key, size in s3.list_objects(client, bucket, prefix + only):
         rel = key[len(prefix):]
+        if only and not only.endswith("/") and rel != only:  # `a.csv` lists `a.csv.bak` too
+            continue
         parts = _safe_parts(rel)
         safe = parts is not None
         parts = parts if safe else tuple(p for p in rel.split("/") if p)
         if parts:
             items.append(_Item(parts, f"s3://{bucket}/{key}", size, key=key, safe=safe))
     if not items:
-        raise SourceError(f"nothing found under s3://{bucket}/{prefix} (check the bucket and prefix)")
+        raise SourceError(f"nothing found under s3://{bucket}/{prefix}{only} (check the bucket and prefix)")
     return items
 
 
-def _list_folder(root: Path) -> list[_Item]:
+def _list_folder(root: Path, only: str = "") -> list[_Item]:
     if not root.is_dir():
         raise SourceError(f"data folder not found: {root}")
     items = []
+    if only and _safe_parts(only) is None:
+        raise SourceError(f"unsafe path below {root}: {only!r}")
+    if only and not only.endswith("/"):
+        path = root / only
+        if not path.is_file():
+            raise SourceError(f"file not found: {path}")
+        return [_Item(path.relative_to(root).parts, path.relative_to(root).as_posix(), path.stat().st_size,
+                      local=path)]
     for name in (*DATASETS, "registers"):
+        if only and name != only.strip("/").split("/")[0]:
+            continue
         for dirpath, dirnames, filenames in os.walk(root / name):
             dirnames.sort()
             for filename in sorted(filenames):
