@@ -64,6 +64,7 @@ def _run(event: dict[str, Any], context: LambdaContext, now: datetime, deadline:
         config=config, period=invocation.period, source=source, trigger=invocation.trigger,
         trigger_time=invocation.trigger_time, send=invocation.send, now=now, deadline=deadline,
         reports_bucket=settings.reports_bucket, ledger_table=settings.ledger_table,
+        curated=None if invocation.source else settings.curated_uri,  # an event's own source is read raw
     )
     result = pipeline.run(request, clients=clients, settings=settings,
                           progress=lambda step, fields: logger.info(step, extra=fields))

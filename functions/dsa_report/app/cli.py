@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..engine.catalogue import CatalogueError
 from ..engine.periods import Period, PeriodError, parse_period
-from ..ingest import sources
+from ..ingest import curated, sources
 from ..obligations import transparency
 from ..obligations.config import Config, ConfigError
 from ..obligations.evaluation import load_catalogue, metric_book
@@ -120,7 +120,7 @@ def _inputs(args) -> tuple[pipeline.Clients, Config, Period, str]:
     clients = pipeline.Clients()
     config = _read_config(args.config, clients)
     period = period_arg(args.period)
-    source = args.source or config.source
+    source = args.source or config.source or getattr(args, "curated", None)
     if not source:
         raise UsageError("source: no data location (give --source or set `source` in the config)")
     return clients, config, period, source
@@ -132,11 +132,13 @@ def cmd_run(args) -> int:
         raise UsageError("audiences: --send needs at least one audience in the config")
     out = out_folder(Path(args.out) if args.out else Path("out") / config.platform / period.label)
     request = pipeline.RunRequest(config=config, period=period, source=source, trigger="cli", send=args.send,
-                                  out_dir=out, reports_bucket=args.archive_bucket, ledger_table=args.ledger_table)
+                                  out_dir=out, reports_bucket=args.archive_bucket, ledger_table=args.ledger_table,
+                                  curated=args.curated)
     try:
         result = pipeline.run(request, clients=clients, progress=_progress())
     except sources.SourceError as exc:  # the data location itself: named by where it came from
-        raise UsageError(f"{'--source' if args.source else 'source'}: {exc}") from None
+        raise UsageError(f"{'--curated' if args.curated else '--source' if args.source else 'source'}: {exc}") \
+            from None
     print(status_table(result.document))
     for path in result.written:
         if path.suffix in (".json", ".csv", ".html", ".eml", ".xlsx"):
@@ -163,6 +165,29 @@ def cmd_validate_data(args) -> int:
         print(quality_table(data.quality))
     unreadable = sum(len(q.get("unreadable_files", [])) for q in data.quality.values())
     return 1 if unreadable else 0
+
+
+def cmd_curate(args) -> int:
+    """Build or refresh a curated store from a raw location, object by object as the arrival function does."""
+    clients = pipeline.Clients()
+    names = _read_config(args.config, clients).names_in_data if args.config else None
+    s3 = clients("s3") if args.source.startswith("s3://") or args.store.startswith("s3://") else None
+    store = curated.Store(args.store, s3)
+    counts: dict[str, int] = {}
+
+    def said(path: str, result: curated.Ingested) -> None:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        if result.quarantined_rows or result.unreadable_files:
+            print(f"{path}: {result.quarantined_rows} quarantined rows, {result.unreadable_files} unreadable",
+                  file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="dsa-curate-") as work:
+        try:
+            curated.curate(args.source, store, Path(work), s3_client=s3, platform_names=names, progress=said)
+        except sources.SourceError as exc:
+            raise UsageError(f"--source: {exc}") from None
+    print(f"{store.root}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
+    return 0
 
 
 def quality_table(quality: dict) -> str:
@@ -286,6 +311,7 @@ def parser(extend: Callable[[argparse._SubParsersAction], None] | None = None) -
     run.add_argument("--config", required=True, help="config YAML: local path or s3://bucket/key")
     run.add_argument("--period", required=True, help="2025-H1, 2025-Q3, 2025-07, 2025 or 2025-07-01..2025-07-31")
     run.add_argument("--source", help="data location (folder or s3://bucket/prefix/); overrides the config")
+    run.add_argument("--curated", help="read this curated store (dsa-report curate) instead of the raw files")
     run.add_argument("--out", help="output folder (default ./out/<platform>/<period>/)")
     run.add_argument("--send", action="store_true", help="send the e-mails through SES")
     run.add_argument("--fail-on", choices=sorted(FAIL_ON),
@@ -313,6 +339,13 @@ def parser(extend: Callable[[argparse._SubParsersAction], None] | None = None) -
                      help="relative difference allowed with --published (default 0: equal once rounded as "
                           "the published figure is)")
     rep.set_defaults(func=cmd_transparency_report)
+
+    cur = sub.add_parser("curate", help="read every object of a data location into a curated store (Parquet by "
+                         "dataset and month), as the arrival function does one object at a time")
+    cur.add_argument("--source", required=True, help="raw data location (folder or s3://bucket/prefix/)")
+    cur.add_argument("--store", required=True, help="the curated store (folder or s3://bucket/prefix/)")
+    cur.add_argument("--config", help="config YAML whose platform_names are kept (default: every platform)")
+    cur.set_defaults(func=cmd_curate)
 
     obl = sub.add_parser("obligations", help="list the obligation catalogue")
     obl.add_argument("--tier", choices=TIERS)

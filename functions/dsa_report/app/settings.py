@@ -17,6 +17,7 @@ class Settings:
     database_on_disk: bool = False  # DSA_DATABASE=file: tables in a compressed file, for periods beyond memory
     ses_configuration_set: str | None = None  # SES_CONFIGURATION_SET: every e-mail is sent with it (TLS required)
     engine: str = "duckdb"  # DSA_ENGINE: what evaluates the rules, duckdb (the Lambda's) or spark (engine/spark.py)
+    curated_uri: str | None = None  # DSA_CURATED: the curated store runs read (and the arrival function writes)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -30,6 +31,7 @@ class Settings:
             database_on_disk=env.get("DSA_DATABASE", "memory") == "file",
             ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
             engine=_engine(env.get("DSA_ENGINE") or "duckdb"),
+            curated_uri=env.get("DSA_CURATED") or None,
         )
 
 

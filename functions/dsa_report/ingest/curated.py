@@ -249,10 +249,9 @@ def _copy_register(raw_root: str, arrived: Arrived, store: Store, s3_client: Any
     if "/" in name:
         return Ingested("ignored")
     uri = (raw_root.rstrip("/") + "/" if raw_root.startswith("s3://") else raw_root.rstrip("/") + "/") + arrived.path
-    if raw_root.startswith("s3://"):
-        data = s3.read(s3_client, uri)
-    else:
-        data = Path(uri).read_bytes()
+    data = s3.read(s3_client, uri) if raw_root.startswith("s3://") else Path(uri).read_bytes()
+    if store.get(f"{REGISTERS}/{name}") == data:
+        return Ingested("unchanged")
     store.put(f"{REGISTERS}/{name}", data)
     return Ingested("written")
 
@@ -421,7 +420,8 @@ def open_plan(con, store: Store, the_plan: Plan, workdir: Path, *, s3_client: An
         # a view takes no parameter: the file list is bound into the view's text as a quoted literal list
         con.execute(f"CREATE OR REPLACE VIEW {table} AS " + view.replace("$files", _literal_list(files[table])))
         if progress:
-            progress(name, {"files": len(files[table]), "rows": the_plan.datasets[name].rows})
+            progress(name, {"files": the_plan.datasets[name].files, "rows": the_plan.datasets[name].rows,
+                            "quarantined": the_plan.quality[name]["quarantined_rows"]})
     registers, register_quality = read_registers(store, workdir / "registers")
     the_plan.quality["registers"] = register_quality
     return LoadedData(con=con, datasets=the_plan.datasets, registers=registers, quality=the_plan.quality,

@@ -1,7 +1,8 @@
 """`dsa-report demo`: the scheduled path end to end on this machine, with no AWS account.
 
 A moto server gives a real local S3/SES/DynamoDB HTTP endpoint; a synthetic marketplace with planted
-findings is uploaded to it; the Lambda handler is invoked with the event EventBridge Scheduler sends, then
+findings is uploaded to it, and the arrival function takes each object into the curated store with the event
+S3 sends EventBridge; the scheduled handler is invoked with the event EventBridge Scheduler sends, then
 again (a retry, which must send nothing new); the archived artifacts and every e-mail SES accepted are copied
 into the output folder.
 """
@@ -33,6 +34,7 @@ from ..engine.periods import last_complete, previous
 REGION = "eu-west-1"
 DATA_BUCKET = "dsa-demo-transparency-data"
 REPORTS_BUCKET = "dsa-demo-reports"
+CURATED_BUCKET = "dsa-demo-curated"  # the arrival function's store: Parquet by dataset and month
 LEDGER_TABLE = "dsa-demo-delivery-ledger"
 PLATFORM = "ExampleMarket"
 SENDER = "dsa-reports@examplemarket.example"
@@ -108,6 +110,7 @@ def local_aws() -> Iterator[str]:
     os.environ.update({
         "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "REPORTS_BUCKET": REPORTS_BUCKET,
+        "DSA_CONFIG": f"s3://{DATA_BUCKET}/{CONFIG_KEY}", "DSA_CURATED": f"s3://{CURATED_BUCKET}/",
         "LEDGER_TABLE": LEDGER_TABLE, "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "DSAReport", "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",  # CloudWatch EMF lines are for Lambda, not this terminal
@@ -123,7 +126,7 @@ def local_aws() -> Iterator[str]:
 def provision(endpoint: str) -> None:
     """What template.yaml creates in AWS, on the local endpoint."""
     s3 = boto3.client("s3", endpoint_url=endpoint)
-    for bucket in (DATA_BUCKET, REPORTS_BUCKET):
+    for bucket in (DATA_BUCKET, REPORTS_BUCKET, CURATED_BUCKET):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
@@ -376,6 +379,33 @@ def screenshots(out: Path, say=print) -> list[Path]:
     return shots
 
 
+LATE_NOTICE = b'{"notice_id": "N-LATE-0001", "received_at": "last Tuesday", "source_type": "SOURCE_ARTICLE_16"}\n'
+
+
+def arrive(endpoint: str, bucket: str, prefix: str, say=print) -> list[dict]:
+    """The arrival function invoked for every object under `prefix`, with the event S3 sends EventBridge."""
+    from handlers.arrival import handler
+
+    logging.getLogger("dsa-report-arrival").setLevel(logging.ERROR)  # its JSON lines stay off the terminal
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    results = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            head = s3.head_object(Bucket=bucket, Key=obj["Key"])
+            event = {"version": "0", "detail-type": "Object Created", "source": "aws.s3", "region": REGION,
+                     "detail": {"version": "0", "bucket": {"name": bucket}, "reason": "PutObject", "object": {
+                         "key": obj["Key"], "size": obj["Size"], "etag": head["ETag"].strip('"'),
+                         "version-id": head.get("VersionId"), "sequencer": f"{len(results):018X}"}}}
+            results.append(handler(event, LambdaContext(aws_request_id=f"demo-arrival-{len(results)}")))
+    flagged = [r for r in results if r.get("quarantined_rows") or r.get("unreadable_files")]
+    written = sum(r["status"] == "written" for r in results)
+    say(f"ingest on arrival: {written} objects curated into s3://{CURATED_BUCKET}/ (Parquet by dataset and "
+        f"month); {len(flagged)} reported the day they landed for quarantined or unreadable rows")
+    for r in flagged[:3]:
+        say(f"  {r['source']}: {r['quarantined_rows']} rows quarantined ({', '.join(r['reasons'])})")
+    return results
+
+
 def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots: bool = True) -> int:
     from ..app.cli import status_table
     from .synthetic import MIN_SCALE, generate
@@ -399,6 +429,9 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots
                                                              Body=DEMO_ANSWERS.encode())
         say(f"synthetic marketplace: {plan.sor_rows:,} statements of reasons for {period.label} and "
             f"the other datasets, {count} files in s3://{DATA_BUCKET}/{DATA_PREFIX}")
+        late = f"{DATA_PREFIX}notices/late-export/notices-fix.jsonl"  # one row with a broken timestamp
+        boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=DATA_BUCKET, Key=late, Body=LATE_NOTICE)
+        arrive(endpoint, DATA_BUCKET, DATA_PREFIX, say)
 
         from handlers.scheduled import handler
 
