@@ -38,7 +38,7 @@ from typing import Any
 from ..engine.periods import Period
 from . import loader, s3, sources
 from . import registers as registers_mod
-from .contract import DATASETS, TABLES, Dataset, create_table_sql
+from .contract import ACTIVE_RECIPIENTS, DATASETS, STATEMENTS_OF_REASONS, TABLES, Dataset, create_table_sql
 from .errors import SourceError
 from .loaded import DatasetInfo, LoadedData
 
@@ -348,15 +348,21 @@ def plan(found: list[dict], period: Period, platform_names: Iterable[str] | None
                 parts[table].append(part["key"])
                 months.add(month)
                 total += part["bytes"]
-        infos[name], quality[name] = _summed(DATASETS[name], used)
+        infos[name], quality[name] = _summed(DATASETS[name], used, wanted is not None)
     return Plan(parts, infos, quality, len(found), total, sorted(months))
 
 
-def _summed(dataset: Dataset, used: list[tuple[dict, dict]]) -> tuple[DatasetInfo, dict]:
+def _summed(dataset: Dataset, used: list[tuple[dict, dict]], platforms: bool) -> tuple[DatasetInfo, dict]:
     """One dataset's inventory and data-quality entry from its objects' records (rows: before the dedupe
-    across objects, which `open_plan` subtracts)."""
+    across objects, which `open_plan` subtracts); the counts a load reports even of nothing start at 0."""
     q: dict[str, Any] = {"files": 0, "rows": 0, "quarantined_rows": 0, "reasons": {}, "examples": [],
                          "unreadable_files": [], "bytes": 0}
+    if dataset is STATEMENTS_OF_REASONS and platforms:
+        q["other_platform"] = 0
+    if dataset is ACTIVE_RECIPIENTS:
+        q["non_eu_rows"] = 0
+    if dataset.dedupe_by:
+        q["duplicates_removed"] = 0
     columns: set[str] = set()
     counted = ("other_platform", "duplicates_removed", "non_eu_rows", "ignored_files")
     for record, kept in used:
