@@ -4,6 +4,7 @@ object lands or leaves -> the curated store, reported the day it lands."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 
 import boto3
@@ -29,13 +30,15 @@ CSV = ("platform_name,platform_uid,decision_ground,application_date\n"
 
 
 @pytest.fixture
-def s3(monkeypatch):
+def s3():
+    """The demo's local stack (its environment is restored on leaving: no monkeypatch, which would restore the
+    values the stack set)."""
     with demo.local_aws() as endpoint:
         urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))  # a clean account
         demo.provision(endpoint)
         client = boto3.client("s3", endpoint_url=endpoint)
         client.put_object(Bucket=demo.DATA_BUCKET, Key="config.yaml", Body=CONFIG.encode())
-        monkeypatch.setenv("DSA_CONFIG", f"s3://{demo.DATA_BUCKET}/config.yaml")
+        os.environ["DSA_CONFIG"] = f"s3://{demo.DATA_BUCKET}/config.yaml"
         yield client
 
 
@@ -92,11 +95,11 @@ def test_objects_outside_the_data_location_are_ignored_and_bad_events_fail_witho
     assert _store(s3) == []
 
 
-def test_a_store_the_function_may_not_write_fails_loudly_so_lambda_retries(s3, monkeypatch):
+def test_a_store_the_function_may_not_write_fails_loudly_so_lambda_retries(s3):
     from handlers.arrival import handler
 
     key = "raw/notices/a.jsonl"
     s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=b'{"notice_id": "n", "received_at": "2025-10-01"}\n')
-    monkeypatch.setenv("DSA_CURATED", "s3://no-such-curated-bucket/")
+    os.environ["DSA_CURATED"] = "s3://no-such-curated-bucket/"
     with pytest.raises(Exception, match="no-such-curated-bucket"):
         handler(_event(s3, key), Context())

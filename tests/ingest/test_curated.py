@@ -151,11 +151,11 @@ def test_a_period_reads_its_months_the_earlier_ones_and_the_next_but_none_later(
     config = _config(tmp_path, platform="shop")
     store = curated.Store(str(tmp_path / "store"))
     curated.curate(str(tmp_path / "raw"), store, tmp_path / "w", platform_names=config.names_in_data, now=NOW)
-    plan = curated.plan(curated.records(store), parse_period("2025-Q2"), config.names_in_data)
+    plan = curated.plan(curated.records(store), parse_period("2025-Q2").end, config.names_in_data)
     assert plan.months == [f"2025-{m:02d}" for m in range(1, 8)]
     assert plan.datasets["statements_of_reasons"].rows == 7
     with pytest.raises(SourceError, match="curated for platform_name"):
-        curated.plan(curated.records(store), parse_period("2025-Q2"), ["another shop"])
+        curated.plan(curated.records(store), parse_period("2025-Q2").end, ["another shop"])
 
 
 @pytest.mark.parametrize("period", ["2024-Q1", "2025-Q3"])

@@ -173,7 +173,7 @@ def load_curated(store_uri: str, period: Period, workdir: Path, clients: Clients
     found = curated.records(store)
     if not found:
         raise sources.SourceError(f"no curated object under {store.root} (nothing has landed, or a wrong store)")
-    plan = curated.plan(found, period, platform_names)
+    plan = curated.plan(found, period.end, platform_names)
     say("sources", {"source": store.root, "objects": plan.records, "months": len(plan.months),
                     "bytes": plan.bytes})
     con = open_engine(workdir, settings)

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, session, clients: pipeline.Clients | None = No
     catalogue, period = default_catalogue(), request.period
     exempt, sme_note = sme_exemption(config.sme_status, config.sme_lost_on, config.tier, period)
     store = curated.Store(args.curated, clients("s3") if args.curated.startswith("s3://") else None)
-    plan = curated.plan(curated.records(store), period, config.names_in_data)
+    plan = curated.plan(curated.records(store), period.end, config.names_in_data)
     with tempfile.TemporaryDirectory(prefix="dsa-") as work:
         data = spark.from_curated(store, plan, session, Path(work), config.unreadable_tolerance)
         outcomes, metrics = evaluate(catalogue, data, period, tier=config.tier, marketplace=config.marketplace,

@@ -31,11 +31,10 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..engine.periods import Period
 from . import loader, s3, sources
 from . import registers as registers_mod
 from .contract import ACTIVE_RECIPIENTS, DATASETS, STATEMENTS_OF_REASONS, TABLES, Dataset, create_table_sql
@@ -320,12 +319,12 @@ def records(store: Store, *, workers: int = 16) -> list[dict]:
     return [json.loads(data) for _, data in found if data]  # a record deleted since listed: the object is gone
 
 
-def plan(found: list[dict], period: Period, platform_names: Iterable[str] | None) -> Plan:
+def plan(found: list[dict], period_end: date, platform_names: Iterable[str] | None) -> Plan:
     """The parts of the months the period needs (its own, every earlier one, and the month after it), and the
     data quality summed
     over the records that have rows in them or no rows at all (an unreadable or wholly quarantined object is
     reported by every run until it is replaced or deleted)."""
-    following = period.end.replace(day=28) + timedelta(days=4)  # a day of the month after the period
+    following = period_end.replace(day=28) + timedelta(days=4)  # a day of the month after the period
     last = following.strftime("%Y-%m")
     wanted = None if platform_names is None else sorted(platform_names)
     by_dataset: dict[str, list[dict]] = {name: [] for name in DATASETS}
