@@ -7,7 +7,7 @@ Layout under the store's root (an s3:// prefix or a folder), Hive style:
     <dataset>/_objects/<object>.json                    the object's record: source, version, parts, data quality
     registers/<file>                                    a register, as it came
 
-`<object>` is a hash of the source object's location and `<version>` one of its version (S3 version id and ETag),
+`<object>` is a hash of the source object's location and `<version>` one of its content (its ETag),
 so the same object version always gives the same keys. A record is written after its parts and is what a
 reader trusts: a repeated event finds the record of its version and changes nothing; a new version writes its
 parts, then its record, then deletes the parts of the version it replaced; an event older than the recorded
@@ -132,8 +132,9 @@ class Arrived:
         return self.path.split("/", 1)[0]
 
     def version(self) -> str:
-        text = f"{self.version_id or ''}/{self.etag or ''}"
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        """The ETag when there is one (the content: an event and a listing of the same upload agree, so
+        `dsa-report curate` over a store the arrival function keeps rewrites nothing), else the version id."""
+        return hashlib.sha256((self.etag or self.version_id or "").strip('"').encode()).hexdigest()[:12]
 
 
 @dataclass
