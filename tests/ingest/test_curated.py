@@ -176,3 +176,19 @@ def test_the_curated_store_gives_the_report_of_the_transparency_database_samples
     raw = _report(config, period, tmp_path / "then")
     assert raw["metrics"]["sor_count"]["value"] > 0
     assert _report(config, period, tmp_path / "then", tmp_path / "store") == raw
+
+
+def test_an_object_deleted_before_its_event_is_read_is_gone_and_a_new_config_rewrites_the_parts(tmp_path):
+    raw = tmp_path / "raw" / "statements_of_reasons"
+    raw.mkdir(parents=True)
+    store = curated.Store(str(tmp_path / "store"))
+    missing = curated.Arrived("statements_of_reasons/deleted.csv", etag="e1")
+    assert curated.ingest(str(tmp_path / "raw"), missing, store, tmp_path / "w").outcome == "gone"
+    (raw / "a.csv").write_text(SOR + "shop,1,DECISION_GROUND_ILLEGAL_CONTENT,2025-10-03,2025-10-03\n"
+                               "other,1,DECISION_GROUND_ILLEGAL_CONTENT,2025-10-03,2025-10-03\n")
+    arrived = curated.Arrived("statements_of_reasons/a.csv", etag="e1")
+    every = curated.ingest(str(tmp_path / "raw"), arrived, store, tmp_path / "w", now=NOW)
+    assert every.record["quality"]["rows"] == 2 and every.record["platform_names"] is None
+    ours = curated.ingest(str(tmp_path / "raw"), arrived, store, tmp_path / "w", platform_names=["shop"], now=NOW)
+    assert ours.outcome == "written" and ours.record["quality"]["rows"] == 1
+    assert ours.record["quality"]["other_platform"] == 1

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from typing import Any
 from . import loader, s3, sources
 from . import registers as registers_mod
 from .contract import ACTIVE_RECIPIENTS, DATASETS, STATEMENTS_OF_REASONS, TABLES, Dataset, create_table_sql
-from .errors import SourceError
+from .errors import FetchError, SourceError
 from .loaded import DatasetInfo, LoadedData
 
 RECORDS = "_objects"
@@ -79,7 +80,10 @@ class Store:
         path = self.folder / key
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".part")
-        partial.write_bytes(data if isinstance(data, bytes) else data.read_bytes())
+        if isinstance(data, bytes):
+            partial.write_bytes(data)
+        else:
+            shutil.copyfile(data, partial)
         partial.replace(path)  # a reader never sees half a file
 
     def delete(self, key: str) -> None:
@@ -139,7 +143,7 @@ class Arrived:
 
 @dataclass
 class Ingested:
-    outcome: str  # written | unchanged | stale | deleted | ignored
+    outcome: str  # written | unchanged | stale | gone | deleted | ignored
     record: dict[str, Any] | None = None
 
     @property
@@ -159,23 +163,26 @@ def ingest(raw_root: str, arrived: Arrived, store: Store, workdir: Path, *, s3_c
         return _copy_register(raw_root, arrived, store, s3_client)
     if dataset not in DATASETS or "/" not in arrived.path:
         return Ingested("ignored")
-    origin = (raw_root.rstrip("/") + "/" if raw_root.startswith("s3://") else "") + arrived.path
+    origin = _origin(raw_root, arrived.path)
     name, version = object_id(origin), arrived.version()
+    keep = None if platform_names is None else sorted(platform_names)
     earlier = _json(store.get(record_key(dataset, name)))
-    if earlier and earlier["version"] == version:
+    if earlier and earlier["version"] == version and earlier["platform_names"] == keep:
         return Ingested("unchanged", earlier)
     if earlier and _older(arrived.sequencer, earlier.get("sequencer")):
         return Ingested("stale", earlier)
-    keep = None if platform_names is None else sorted(platform_names)
     now = now or datetime.now(UTC)
-    with sources.fetching(raw_root, workdir, s3_client=s3_client, only=arrived.path) as collected:
-        con = loader.connect(temp_directory=str(workdir / "spill"))
-        try:
-            data = loader.load(collected, con, platform_names=keep, now=now,
-                               release=lambda files: sources.cleanup(files, workdir))
-            parts = _write_parts(con, DATASETS[dataset], name, version, store, workdir)
-        finally:
-            con.close()
+    try:
+        with sources.fetching(raw_root, workdir, s3_client=s3_client, only=arrived.path) as collected:
+            con = loader.connect(temp_directory=str(workdir / "spill"))
+            try:
+                data = loader.load(collected, con, platform_names=keep, now=now,
+                                   release=lambda files: sources.cleanup(files, workdir))
+                parts = _write_parts(con, DATASETS[dataset], name, version, store, workdir)
+            finally:
+                con.close()
+    except FetchError:  # deleted since its event: the "Object Deleted" event takes it out of the store
+        return Ingested("gone", earlier)
     info = data.datasets[dataset]
     record = {
         "object": name, "source": origin, "dataset": dataset, "version": version,
@@ -203,7 +210,7 @@ def curate(raw_root: str, store: Store, workdir: Path, *, s3_client: Any | None 
         done.append(result)
         if progress:
             progress(path, result)
-    origins = {(raw_root.rstrip("/") + "/" if raw_root.startswith("s3://") else "") + path for path, _ in listed}
+    origins = {_origin(raw_root, path) for path, _ in listed}
     for record in records(store):
         if record["source"] not in origins:
             done.append(remove(raw_root, record["source"].removeprefix(raw_root.rstrip("/") + "/"), store))
@@ -231,8 +238,7 @@ def remove(raw_root: str, path: str, store: Store, sequencer: str | None = None)
         return Ingested("deleted")
     if dataset not in DATASETS:
         return Ingested("ignored")
-    origin = (raw_root.rstrip("/") + "/" if raw_root.startswith("s3://") else "") + path
-    key = record_key(dataset, object_id(origin))
+    key = record_key(dataset, object_id(_origin(raw_root, path)))
     earlier = _json(store.get(key))
     if earlier is None:
         return Ingested("unchanged")
@@ -244,11 +250,16 @@ def remove(raw_root: str, path: str, store: Store, sequencer: str | None = None)
     return Ingested("deleted", earlier)
 
 
+def _origin(raw_root: str, path: str) -> str:
+    """How the loader names the object's rows: the S3 URI, or the path below a folder."""
+    return (raw_root.rstrip("/") + "/" if raw_root.startswith("s3://") else "") + path
+
+
 def _copy_register(raw_root: str, arrived: Arrived, store: Store, s3_client: Any | None) -> Ingested:
     name = arrived.path.split("/", 1)[1]
     if "/" in name:
         return Ingested("ignored")
-    uri = (raw_root.rstrip("/") + "/" if raw_root.startswith("s3://") else raw_root.rstrip("/") + "/") + arrived.path
+    uri = raw_root.rstrip("/") + "/" + arrived.path
     data = s3.read(s3_client, uri) if raw_root.startswith("s3://") else Path(uri).read_bytes()
     if store.get(f"{REGISTERS}/{name}") == data:
         return Ingested("unchanged")

@@ -266,7 +266,8 @@ def fetching(source: str, workdir: Path, *, s3_client: Any | None = None, max_wo
     A zip over a limit is named unreadable (an outer zip over one as declared is not expanded at all; one
     found over it while expanding stops there); a disk that fills anyway (ENOSPC) raises.
     `only`: one path below the source (`notices/2026/10/a.jsonl.gz`, or a folder ending in '/'): the rest of
-    the source is not listed (ingest on arrival reads one object, the curated store's reader its registers).
+    the source is not listed (ingest on arrival reads one object, the curated store's reader its registers);
+    a file that is not there (deleted since its event) raises FetchError.
     On leaving, downloads not started yet are cancelled.
     """
     workdir = Path(workdir)
@@ -364,6 +365,8 @@ def _list_s3(client: Any, bucket: str, prefix: str, only: str = "") -> list[_Ite
         parts = parts if safe else tuple(p for p in rel.split("/") if p)
         if parts:
             items.append(_Item(parts, f"s3://{bucket}/{key}", size, key=key, safe=safe))
+    if not items and only and not only.endswith("/"):
+        raise FetchError(f"s3://{bucket}/{prefix}{only} no longer exists")
     if not items:
         raise SourceError(f"nothing found under s3://{bucket}/{prefix}{only} (check the bucket and prefix)")
     return items
@@ -378,7 +381,7 @@ def _list_folder(root: Path, only: str = "") -> list[_Item]:
     if only and not only.endswith("/"):
         path = root / only
         if not path.is_file():
-            raise SourceError(f"file not found: {path}")
+            raise FetchError(f"{path} no longer exists")
         return [_Item(path.relative_to(root).parts, path.relative_to(root).as_posix(), path.stat().st_size,
                       local=path)]
     for name in (*DATASETS, "registers"):
