@@ -108,6 +108,10 @@ class Environment:
         self._reset()  # moto's backends are per process, shared with any server started before this one
         os.environ.update({"POWERTOOLS_METRICS_DISABLED": "false", "POWERTOOLS_LOG_LEVEL": "ERROR",
                            "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "3"})
+        # each fault is injected into the raw objects (or their S3 answers) a run reads: the runs here read the
+        # raw location, not the curated store (whose faults are tests/app/test_arrival.py's and
+        # tests/ingest/test_curated.py's)
+        os.environ.pop("DSA_CURATED", None)
         demo.provision(self.endpoint)
         generate(self.data, scale=SCALE, seed=3, period_start=PERIOD_START, period_end=PERIOD_END,
                  platform=demo.PLATFORM)
