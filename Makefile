@@ -31,9 +31,9 @@ browser:  ## install headless Chromium (Debian's package) when `chromium` is not
 java:  ## a Java runtime for Spark (Debian's openjdk-17-jre-headless)
 	command -v java >/dev/null || (apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless)
 
-bench: $(STAMP)  ## full run vs bare DuckDB scan: 2M SoRs from a folder, then 10M through S3 vs pandas
-	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(ROWS),2000000)
-	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(SCALE_ROWS),10000000) --s3 --pandas
+bench: $(STAMP) java  ## runs from raw files and from the curated store vs bare DuckDB scans, Spark, pandas: 2M, then 10M (S3)
+	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(ROWS),2000000) --spark
+	$(BIN)/python -m dsa_report.tools.bench --rows $(or $(SCALE_ROWS),10000000) --s3 --pandas --spark
 
 docs: $(STAMP)  ## regenerate docs/obligations.md from the catalogue (a test fails when it is stale)
 	$(BIN)/python -m dsa_report.tools.catalogue_docs
