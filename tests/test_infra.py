@@ -209,8 +209,10 @@ def test_template_is_sam_with_one_state_machine_the_engine_choice(template: dict
     types = [res["Type"] for res in resources.values()]
     assert "AWS::Serverless::StateMachine" not in types
     assert list(_of_type(resources, "AWS::StepFunctions::StateMachine")) == ["EngineChoiceStateMachine"]
-    # the report function, and the deadline check (a few lines of inline code, no package of its own)
-    assert list(_of_type(resources, "AWS::Serverless::Function")) == ["DsaReportFunction", "ReportCheckFunction"]
+    # the report function, the deadline check (a few lines of inline code, no package of its own) and the
+    # arrival function (the report function's package, another handler)
+    assert list(_of_type(resources, "AWS::Serverless::Function")) == [
+        "DsaReportFunction", "ReportCheckFunction", "ArrivalFunction"]
 
 
 def test_parameters(template: dict[str, Any]) -> None:
@@ -256,6 +258,8 @@ def test_function(template: dict[str, Any], function: dict[str, Any]) -> None:
     assert env["HOME"] == "/tmp"
     dummies = _dummies(template)
     assert resolve_sub(env["DSA_CONFIG"]["Fn::Sub"], dummies) == "s3://dummy-databucket/config/examplemarket.yaml"
+    # the scheduled runs read the curated store (the whole bucket is the store)
+    assert resolve_sub(env["DSA_CURATED"]["Fn::Sub"], dummies) == "s3://dummy-curatedbucket/"
     # failed asynchronous invocations reach the dead-letter queue through the on-failure destination
     # (test_event_invoke_config...), not a DeadLetterConfig as well, which would queue each failure twice
     assert "DeadLetterQueue" not in props
@@ -284,7 +288,7 @@ def test_event_invoke_config_retries_once_then_sends_the_failure_to_the_dead_let
 def test_logs_and_dead_letter_queue_outlive_the_stack(resources: dict[str, Any]) -> None:
     """A failed run's logs and its dead-letter message must survive `sam delete` and a replacement."""
     kept = {**_of_type(resources, "AWS::Logs::LogGroup"), **_of_type(resources, "AWS::SQS::Queue")}
-    assert "DsaReportLogGroup" in kept and "DeadLetterQueue" in kept
+    assert {"DsaReportLogGroup", "ArrivalLogGroup", "DeadLetterQueue"} <= set(kept)
     for name, resource in kept.items():
         assert resource.get("DeletionPolicy") == "Retain", name
         assert resource.get("UpdateReplacePolicy") == "Retain", name
@@ -293,6 +297,8 @@ def test_logs_and_dead_letter_queue_outlive_the_stack(resources: dict[str, Any])
     # the log group the function writes to: Lambda's own name for it, so Lambda never creates it unmanaged
     log_name = resources["DsaReportLogGroup"]["Properties"]["LogGroupName"]
     assert log_name == {"Fn::Sub": "/aws/lambda/${DsaReportFunction}"}
+    log_name = resources["ArrivalLogGroup"]["Properties"]["LogGroupName"]
+    assert log_name == {"Fn::Sub": "/aws/lambda/${ArrivalFunction}"}
 
 
 def test_reserved_concurrency_caps_the_function_and_zero_means_no_reservation(
@@ -311,14 +317,21 @@ def test_reserved_concurrency_caps_the_function_and_zero_means_no_reservation(
     }
 
 
-def test_build_target_and_handler_module_exist() -> None:
+def test_build_target_and_handler_module_exist(resources: dict[str, Any]) -> None:
     """`BuildMethod: makefile` runs build-<LogicalId>; the handler path must exist in what it copies."""
     sam_mk = (ROOT / "infra" / "sam.mk").read_text(encoding="utf-8")
-    assert re.search(r"^build-DsaReportFunction:", sam_mk, re.MULTILINE)
+    targets = {name for line in re.findall(r"^(build-[^:\n]+):", sam_mk, re.MULTILINE) for name in line.split()}
     assert "functions/handlers" in sam_mk and "functions/dsa_report" in sam_mk and "templates" in sam_mk
     assert "include infra/sam.mk" in (ROOT / "Makefile").read_text(encoding="utf-8")
-    module = ROOT / "functions" / "handlers" / "scheduled.py"
-    assert re.search(r"^def handler\(", module.read_text(encoding="utf-8"), re.MULTILINE)
+    built = {name: fn for name, fn in _of_type(resources, "AWS::Serverless::Function").items()
+             if fn.get("Metadata", {}).get("BuildMethod") == "makefile"}
+    assert set(built) == {"DsaReportFunction", "ArrivalFunction"}
+    for name, fn in built.items():
+        assert f"build-{name}" in targets, f"infra/sam.mk has no target build-{name}"
+        assert fn["Properties"]["CodeUri"] == "."
+        module, function_name = fn["Properties"]["Handler"].rsplit(".", 1)
+        source = (ROOT / "functions" / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+        assert re.search(rf"^def {function_name}\(", source, re.MULTILINE), fn["Properties"]["Handler"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -374,7 +387,7 @@ def test_schedules_fire_after_the_period_they_report_is_complete() -> None:
 # --------------------------------------------------------------------------------------------------
 # Storage
 # --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("bucket", ["DataBucket", "ReportsBucket"])
+@pytest.mark.parametrize("bucket", ["DataBucket", "ReportsBucket", "CuratedBucket"])
 def test_bucket_is_private_encrypted_versioned_and_tls_only(resources: dict[str, Any], bucket: str) -> None:
     res = resources[bucket]
     assert res["Type"] == "AWS::S3::Bucket"
@@ -417,6 +430,26 @@ def test_reports_archive_keeps_versions_five_years_and_never_expires_current_rep
         assert "ExpirationInDays" not in rule and "ExpirationDate" not in rule, rule
         for transition in rule.get("NoncurrentVersionTransitions", []):
             assert transition["StorageClass"] != "DEEP_ARCHIVE" or transition["TransitionInDays"] >= 365
+
+
+def test_curated_store_is_derived_data_whose_replaced_parts_go_after_a_month(resources: dict[str, Any]) -> None:
+    """`dsa-report curate` rebuilds the store from the data bucket: old versions of parts are not evidence."""
+    rules = resources["CuratedBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    enabled = [r for r in rules if r["Status"] == "Enabled"]
+    noncurrent = [r["NoncurrentVersionExpiration"]["NoncurrentDays"] for r in enabled
+                  if "NoncurrentVersionExpiration" in r]
+    assert noncurrent == [30]
+    # a current part is what the runs read: no rule expires it
+    for rule in enabled:
+        assert "ExpirationInDays" not in rule and "ExpirationDate" not in rule, rule
+    assert any(r.get("AbortIncompleteMultipartUpload") for r in enabled)
+
+
+def test_the_data_bucket_sends_its_object_events_to_eventbridge(resources: dict[str, Any]) -> None:
+    props = resources["DataBucket"]["Properties"]
+    assert props["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    # the store itself sends none: the arrival function writes it, and must not be triggered by its own writes
+    assert "NotificationConfiguration" not in resources["CuratedBucket"]["Properties"]
 
 
 def test_delivery_ledger_table(resources: dict[str, Any]) -> None:
@@ -514,6 +547,8 @@ def test_scheduler_role_trusts_only_this_accounts_schedules_of_this_stacks_group
     # every schedule of the stack uses this role in this group
     for fn in _of_type(resources, "AWS::Serverless::Function").values():
         for ev in fn["Properties"].get("Events", {}).values():
+            if ev["Type"] != "ScheduleV2":
+                continue
             assert ev["Properties"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
             assert ev["Properties"]["GroupName"] == {"Ref": "ScheduleGroup"}
 
@@ -536,6 +571,9 @@ def test_function_permissions_are_exactly_what_it_needs(function: dict[str, Any]
     assert granted == {
         ("s3:GetObject", "${DataBucket.Arn}/*"),
         ("s3:ListBucket", "DataBucket.Arn"),
+        # the curated store: read only (the arrival function alone writes it)
+        ("s3:GetObject", "${CuratedBucket.Arn}/*"),
+        ("s3:ListBucket", "CuratedBucket.Arn"),
         ("s3:GetObject", "${ReportsBucket.Arn}/*"),
         ("s3:PutObject", "${ReportsBucket.Arn}/*"),
         ("s3:ListBucket", "ReportsBucket.Arn"),
@@ -588,14 +626,16 @@ def test_alarms_on_function_errors_and_dead_letter_queue(
 
     def find(namespace: str, metric: str, dimension: str | None = None) -> dict[str, Any]:
         matches = [a["Properties"] for a in alarms
-                   if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+                   if a["Properties"].get("Namespace") == namespace and a["Properties"].get("MetricName") == metric
                    and (dimension is None or a["Properties"]["Dimensions"][0]["Value"] == {"Ref": dimension})]
         assert len(matches) == 1, f"expected one alarm on {namespace} {metric} {dimension or ''}"
         return matches[0]
 
-    errors = find("AWS/Lambda", "Errors", "DsaReportFunction")
-    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "DsaReportFunction"}}]
-    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and errors["Threshold"] == 1
+    for function_name in ("DsaReportFunction", "ArrivalFunction"):
+        errors = find("AWS/Lambda", "Errors", function_name)
+        assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_name}}]
+        assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and errors["Threshold"] == 1
+        assert errors["Statistic"] == "Sum" and errors["TreatMissingData"] == "notBreaching"
     depth = find("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     queue_name = {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
     assert depth["Dimensions"] == [{"Name": "QueueName", "Value": queue_name}]
@@ -609,9 +649,9 @@ def test_alarms_on_function_errors_and_dead_letter_queue(
     assert subscription["Properties"]["TopicArn"] == {"Ref": topic}
 
 
-def _handler_metrics() -> tuple[str, str]:
-    """Namespace and service of the `Metrics(...)` object in functions/handlers/scheduled.py (read, not run)."""
-    source = (ROOT / "functions" / "handlers" / "scheduled.py").read_text(encoding="utf-8")
+def _handler_metrics(handler: str = "scheduled") -> tuple[str, str]:
+    """Namespace and service of the `Metrics(...)` object in functions/handlers/<handler>.py (read, not run)."""
+    source = (ROOT / "functions" / "handlers" / f"{handler}.py").read_text(encoding="utf-8")
     calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
              and isinstance(node.func, ast.Name) and node.func.id == "Metrics"]
     assert len(calls) == 1, "the handler has one Powertools Metrics object"
@@ -619,29 +659,44 @@ def _handler_metrics() -> tuple[str, str]:
     return keywords["namespace"], keywords["service"]
 
 
-@pytest.mark.parametrize("metric", ["UnreadableFiles", "DeliveryUnknown"])
-def test_alarm_on_a_metric_of_the_report_function(
-    template: dict[str, Any], resources: dict[str, Any], metric: str
-) -> None:
-    """Unreadable files and ambiguous deliveries alarm on the run that reports them."""
+def _emitted_metric_names(handler: str) -> set[str]:
+    """The names of the metrics functions/handlers/<handler>.py adds (`add_metric(name="...")`, read, not run)."""
+    source = (ROOT / "functions" / "handlers" / f"{handler}.py").read_text(encoding="utf-8")
+    return {k.value.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr == "add_metric"
+            for k in node.keywords if k.arg == "name" and isinstance(k.value, ast.Constant)}
+
+
+def _emf_dimensions(namespace: str, service: str, metric: str) -> tuple[str, list[dict[str, str]]]:
+    """The namespace and dimensions Powertools puts in CloudWatch for that metric of that Metrics object:
+    an alarm must name exactly these."""
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
 
-    namespace, service = _handler_metrics()
-    assert namespace == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
-    # what Powertools puts in CloudWatch for that object: an alarm must name exactly these dimensions
     emitter = Metrics(namespace=namespace, service=service)
     emitter.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     emf = emitter.serialize_metric_set()["_aws"]["CloudWatchMetrics"][0]
     emitter.clear_metrics()
-    dimensions = [{"Name": name, "Value": service} for name in emf["Dimensions"][0]]
+    return emf["Namespace"], [{"Name": name, "Value": service} for name in emf["Dimensions"][0]]
+
+
+@pytest.mark.parametrize("metric", ["UnreadableFiles", "DeliveryUnknown", "RunFailed"])
+def test_alarm_on_a_metric_of_the_report_function(
+    template: dict[str, Any], resources: dict[str, Any], metric: str
+) -> None:
+    """Unreadable files, ambiguous deliveries and runs that failed without raising alarm on the run that
+    reports them."""
+    namespace, service = _handler_metrics()
+    assert namespace == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert metric in _emitted_metric_names("scheduled"), f"functions/handlers/scheduled.py emits no {metric}"
+    emf_namespace, dimensions = _emf_dimensions(namespace, service, metric)
     assert dimensions == [{"Name": "service", "Value": service}]
 
     matches = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
                if a["Properties"].get("MetricName") == metric]
     assert len(matches) == 1, f"expected one alarm on {metric}"
     (alarm,) = matches
-    assert alarm["Namespace"] == emf["Namespace"] and alarm["Dimensions"] == dimensions
+    assert alarm["Namespace"] == emf_namespace and alarm["Dimensions"] == dimensions
     assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     # a run that reports none emits nothing (or 0): no data is not a problem
@@ -700,7 +755,7 @@ def test_deadline_check_runs_on_the_3rd_and_alarms_when_it_raises(
                  if r["Properties"]["FunctionName"] == {"Ref": "ReportCheckFunction"}]
     assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 6 * 3600
     (alarm,) = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
-                if a["Properties"]["Dimensions"][0]["Value"] == {"Ref": "ReportCheckFunction"}]
+                if a["Properties"].get("Dimensions", [{}])[0].get("Value") == {"Ref": "ReportCheckFunction"}]
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
     assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -787,6 +842,8 @@ def test_outputs_name_everything_an_operator_needs(template: dict[str, Any]) -> 
         {"Ref": "ReportsBucket"},
         {"Ref": "DeliveryLedgerTable"},
         {"Ref": "DeadLetterQueue"},  # Ref of an SQS queue is its URL
+        {"Ref": "CuratedBucket"},
+        {"Ref": "ArrivalFunction"},
     ):
         assert expected in values, f"no output for {expected}"
 
@@ -955,10 +1012,11 @@ def _engine_choice(template: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """(the state machine's definition, as JSON with its DefinitionSubstitutions filled with dummies)."""
     machine = template["Resources"]["EngineChoiceStateMachine"]["Properties"]
     dummies = _dummies(template)
-    values = {"DataBucket": "dsa-data", "ReportsBucket": "dsa-reports", "LedgerTable": "dsa-ledger",
+    values = {"CuratedBucket": "dsa-curated", "ReportsBucket": "dsa-reports", "LedgerTable": "dsa-ledger",
               "ReportFunction": "arn:aws:lambda:eu-west-1:123456789012:function:dsa-report",
               "SparkApplication": "00fabc123", "SparkJobRole": "arn:aws:iam::123456789012:role/spark-job",
-              "SparkAboveBytes": dummies["SparkAboveBytes"], "SparkCode": "s3://dsa-data/spark/"}
+              "SparkAboveBytes": dummies["SparkAboveBytes"], "SparkCode": "s3://dsa-data/spark/",
+              "ConfigurationSet": "dsa-report-reports"}
     assert set(machine["DefinitionSubstitutions"]) == set(values)
     text = json.dumps(machine["Definition"])
     used = set(re.findall(r"\$\{([A-Za-z]+)\}", text))
@@ -992,6 +1050,11 @@ def test_the_engine_is_chosen_from_every_page_of_the_periods_size(template: dict
         assert states[name]["Resource"] == "arn:aws:states:::aws-sdk:s3:listObjectsV2"
         assert states[name]["Next"] == "Choose"
     assert "$bytes +" in states["MeasureNext"]["Assign"]["bytes"]  # pages add up
+    # the whole curated store, whatever the input: at the scheduled time a period's run reads all of it
+    for name in ("Measure", "MeasureNext"):
+        assert states[name]["Arguments"]["Bucket"] == "${CuratedBucket}"
+        assert "Prefix" not in states[name]["Arguments"]
+    assert "curated" not in json.dumps(definition["States"]["Measure"]["Assign"])
     choices = states["Choose"]["Choices"]
     assert [c["Next"] for c in choices] == ["MeasureNext", "Spark"]  # every page first, then the size
     assert choices[1]["Condition"] == "{% $bytes > ${SparkAboveBytes} %}"
@@ -1015,9 +1078,14 @@ def test_the_spark_job_gets_only_arguments_it_knows(template: dict[str, Any]) ->
     assert (ROOT / "infra" / "spark" / "main.py").exists()
     given = set(re.findall(r'"(--[a-z-]+)"', submit["EntryPointArguments"]))
     known = {f"--{name.replace('_', '-')}" for name in vars(spark_job.parse_args(
-        ["--input", "x", "--config", "y", "--period", "z"]))}
-    assert given <= known and {"--input", "--config", "--period", "--reports-bucket"} <= given
+        ["--curated", "x", "--config", "y", "--period", "z"]))}
+    assert given <= known and {"--curated", "--config", "--period", "--reports-bucket"} <= given
+    # the store is the curated bucket, the one the report function reads (DSA_CURATED)
+    assert '"--curated", "s3://${CuratedBucket}/"' in submit["EntryPointArguments"]
     assert "environment.tar.gz#environment" in submit["SparkSubmitParameters"]
+    # the job sends with the TLS-only configuration set, as the function does (Settings reads the driver's env)
+    assert ("--conf spark.emr-serverless.driverEnv.SES_CONFIGURATION_SET=${ConfigurationSet}"
+            in submit["SparkSubmitParameters"])
 
 
 def test_the_spark_application_runs_the_spark_of_the_local_tests(resources: dict[str, Any]) -> None:
@@ -1038,3 +1106,196 @@ def test_the_spark_job_role_grants_no_more_than_the_function(resources: dict[str
     function = resources["DsaReportFunction"]["Properties"]["Policies"][0]["Statement"]
     assert actions(job) <= actions(function)
     assert all(st["Resource"] != "*" for st in job)
+    s3_grants = {(action, _resource_label(resource)) for st in job for action in _as_list(st["Action"])
+                 if action.startswith("s3:") for resource in _as_list(st["Resource"])}
+    # the config and the code from the data bucket (no listing: it reads no raw data), the store, the archive
+    assert s3_grants == {
+        ("s3:GetObject", "${DataBucket.Arn}/*"),
+        ("s3:GetObject", "${CuratedBucket.Arn}/*"),
+        ("s3:ListBucket", "CuratedBucket.Arn"),
+        ("s3:GetObject", "${ReportsBucket.Arn}/*"),
+        ("s3:PutObject", "${ReportsBucket.Arn}/*"),
+        ("s3:ListBucket", "ReportsBucket.Arn"),
+    }
+
+
+def test_the_engine_choice_role_measures_the_curated_store_and_runs_one_engine(resources: dict[str, Any]) -> None:
+    (policy,) = resources["EngineChoiceRole"]["Properties"]["Policies"]
+    granted = {(action, _resource_label(resource)) for st in policy["PolicyDocument"]["Statement"]
+               for action in _as_list(st["Action"]) for resource in _as_list(st["Resource"])}
+    assert {g for g in granted if g[0].startswith("s3:")} == {("s3:ListBucket", "CuratedBucket.Arn")}
+    assert ("lambda:InvokeFunction", "DsaReportFunction.Arn") in granted
+    assert ("iam:PassRole", "SparkJobRole.Arn") in granted
+
+
+# --------------------------------------------------------------------------------------------------
+# Ingest on arrival: the arrival function, its EventBridge rule and alarms, the curated store
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def arrival(resources: dict[str, Any]) -> dict[str, Any]:
+    return resources["ArrivalFunction"]
+
+
+def _granted(policies: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {
+        (action, _resource_label(resource))
+        for policy in policies for statement in policy["Statement"] if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]) for resource in _as_list(statement["Resource"])
+    }
+
+
+def test_arrival_function(template: dict[str, Any], resources: dict[str, Any], function: dict[str, Any],
+                          arrival: dict[str, Any]) -> None:
+    props = arrival["Properties"]
+    assert arrival["Metadata"]["BuildMethod"] == "makefile" and props["CodeUri"] == function["Properties"]["CodeUri"]
+    assert props["Handler"] == "handlers.arrival.handler"
+    # one object per event, but a multi-GB zip: DuckDB in memory, spilling to /tmp, within Lambda's 15 minutes
+    assert 3008 <= props["MemorySize"] <= 10240
+    assert props["Timeout"] == 900 and props["EphemeralStorage"] == {"Size": 10240}
+    # no reservation (a cap would age a bulk upload's events into the dead-letter queue); checkov is told why
+    assert "ReservedConcurrentExecutions" not in props
+    assert ("ArrivalFunction", "CKV_AWS_115") in _checkov_skips(resources)
+    assert "DeadLetterQueue" not in props and "EventInvokeConfig" not in props
+    env = _function_env(template, arrival)
+    report_env = _function_env(template, function)
+    # the same config and store as the report function: what it writes is what the runs read
+    assert env["DSA_CONFIG"] == report_env["DSA_CONFIG"] == "s3://dummy-databucket/config/examplemarket.yaml"
+    assert env["DSA_CURATED"] == report_env["DSA_CURATED"] == "s3://dummy-curatedbucket/"
+    assert env["DSA_WORKDIR"] == "/tmp/dsa" and env["HOME"] == "/tmp"
+    from dsa_report.app.settings import Settings
+    settings = Settings.from_env(env)
+    assert settings.config_uri and settings.curated_uri and settings.workdir == "/tmp/dsa"
+    assert env["POWERTOOLS_SERVICE_NAME"] == _handler_metrics("arrival")[1]
+
+
+def test_arrival_function_permissions_are_exactly_what_it_needs(arrival: dict[str, Any]) -> None:
+    policies = arrival["Properties"]["Policies"]
+    assert all(isinstance(p, dict) and "Statement" in p for p in policies), policies
+    assert _granted(policies) == {
+        # the config and the one object that landed; the source adapter lists its key as a prefix
+        ("s3:GetObject", "${DataBucket.Arn}/*"),
+        ("s3:ListBucket", "DataBucket.Arn"),
+        # the store: records read, parts and records written, replaced or deleted parts deleted
+        ("s3:GetObject", "${CuratedBucket.Arn}/*"),
+        ("s3:PutObject", "${CuratedBucket.Arn}/*"),
+        ("s3:DeleteObject", "${CuratedBucket.Arn}/*"),
+        ("s3:ListBucket", "CuratedBucket.Arn"),
+        # the on-failure destination
+        ("sqs:SendMessage", "DeadLetterQueue.Arn"),
+    }
+    # never writes the data bucket or the archive, never sends e-mail
+    assert not any(st.get("Condition") for policy in policies for st in policy["Statement"])
+
+
+def test_arrival_event_invoke_config_retries_then_sends_the_failure_to_the_dead_letter_queue(
+    resources: dict[str, Any], arrival: dict[str, Any]
+) -> None:
+    (config,) = [r["Properties"] for r in _of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+                 if r["Properties"]["FunctionName"] == {"Ref": "ArrivalFunction"}]
+    assert config["Qualifier"] == "$LATEST"
+    assert config["MaximumRetryAttempts"] == 2
+    attempts = config["MaximumRetryAttempts"] + 1
+    assert attempts * arrival["Properties"]["Timeout"] <= config["MaximumEventAgeInSeconds"] <= 6 * 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    }
+
+
+def _arrival_rule(template: dict[str, Any], arrival: dict[str, Any], bucket: str) -> Any:
+    """The rule's event pattern with the data bucket's name filled in, as EventBridge matches it (moto's)."""
+    from moto.events.models import EventPattern
+
+    (event,) = arrival["Properties"]["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    assert set(event["Properties"]) <= {"Pattern", "EventBusName", "RuleName", "State", "RetryPolicy",
+                                        "DeadLetterConfig", "Target", "Input", "InputPath", "InputTransformer"}
+    assert "EventBusName" not in event["Properties"], "S3 sends its events to the default bus"
+    # the handler reads the whole event: no Input, InputPath or InputTransformer may reshape it
+    assert not {"Input", "InputPath", "InputTransformer"} & set(event["Properties"])
+    pattern = json.loads(json.dumps(event["Properties"]["Pattern"]).replace('{"Ref": "DataBucket"}', f'"{bucket}"'))
+    return EventPattern.load(json.dumps(pattern))
+
+
+def _deploy_doc_arrival_event() -> dict[str, Any]:
+    blocks = re.findall(r"```json\n(.*?)```", DEPLOY_DOC.read_text(encoding="utf-8"), re.S)
+    (event,) = [json.loads(b) for b in blocks if '"Object Created"' in b]
+    return event
+
+
+def test_the_arrival_rule_passes_exactly_the_events_the_handler_parses(
+    template: dict[str, Any], arrival: dict[str, Any]
+) -> None:
+    """The S3 event of docs/deploy.md (a real EventBridge "Object Created" event's shape) matches the rule, and
+    functions/dsa_report/app/arrival.py `parse` reads it; what the rule lets through is what parse takes."""
+    from dsa_report.app import arrival as arrival_app
+
+    (event,) = arrival["Properties"]["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+    assert pattern == {"source": ["aws.s3"], "detail-type": [arrival_app.CREATED, arrival_app.DELETED],
+                       "detail": {"bucket": {"name": [{"Ref": "DataBucket"}]}}}
+    sample = _deploy_doc_arrival_event()
+    bucket = sample["detail"]["bucket"]["name"]
+    rule = _arrival_rule(template, arrival, bucket)
+    for kind in (arrival_app.CREATED, arrival_app.DELETED):
+        sent = {**sample, "detail-type": kind}
+        assert rule.matches_event(sent), kind
+        landed = arrival_app.parse(sent)
+        assert (landed.kind, landed.bucket, landed.key) == (kind, bucket, sample["detail"]["object"]["key"])
+        assert landed.etag and landed.version_id and landed.sequencer
+    # another bucket's objects, other S3 events and other sources never reach the function
+    assert not rule.matches_event({**sample, "detail": {**sample["detail"], "bucket": {"name": "other"}}})
+    assert not rule.matches_event({**sample, "detail-type": "Object Restore Completed"})
+    assert not rule.matches_event({**sample, "source": "aws.events"})
+    # and what parse refuses, the rule would not have sent
+    with pytest.raises(arrival_app.ArrivalError):
+        arrival_app.parse({**sample, "detail-type": "Object Restore Completed"})
+
+
+def test_the_console_test_event_of_the_deploy_doc_is_a_real_s3_event_under_the_docs_source() -> None:
+    sample = _deploy_doc_arrival_event()
+    assert sample["version"] == "0" and sample["source"] == "aws.s3" and sample["region"] == DUMMY_REGION
+    assert re.fullmatch(r"\d{12}", sample["account"]) and _utc(sample["time"])
+    bucket = sample["detail"]["bucket"]["name"]
+    assert sample["resources"] == [f"arn:aws:s3:::{bucket}"]
+    obj = sample["detail"]["object"]
+    assert set(obj) == {"key", "size", "etag", "version-id", "sequencer"}
+    assert re.fullmatch(r"[0-9A-F]+", obj["sequencer"]) and re.fullmatch(r"[0-9a-f]{32}", obj["etag"])
+    # under the `source` docs/deploy.md tells the reader to set, in a dataset folder of the data contract
+    from dsa_report.ingest.contract import DATASETS
+    prefix = "examplemarket/"
+    assert f"source: s3://<DataBucket>/{prefix}" in DEPLOY_DOC.read_text(encoding="utf-8")
+    assert obj["key"].startswith(prefix) and obj["key"][len(prefix):].split("/", 1)[0] in DATASETS
+
+
+def test_alarms_on_the_arrival_functions_metrics(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    """The alarms watch metrics functions/handlers/arrival.py emits, with the dimensions Powertools gives them."""
+    namespace, service = _handler_metrics("arrival")
+    emitted = _emitted_metric_names("arrival")
+    assert {"ArrivalFailed", "QuarantinedRowsOnArrival", "UnreadableOnArrival"} <= emitted
+    alarms = {name: a["Properties"] for name, a in _of_type(resources, "AWS::CloudWatch::Alarm").items()}
+
+    failed = alarms["ArrivalFailedAlarm"]
+    emf_namespace, dimensions = _emf_dimensions(namespace, service, failed["MetricName"])
+    assert failed["MetricName"] in emitted
+    assert (failed["Namespace"], failed["Dimensions"]) == (emf_namespace, dimensions)
+    assert dimensions == [{"Name": "service", "Value": "dsa-report-arrival"}]
+    assert (failed["Statistic"], failed["Period"], failed["Threshold"]) == ("Sum", 300, 1)
+    assert failed["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert failed["TreatMissingData"] == "notBreaching"
+
+    quality = alarms["ArrivalDataQualityAlarm"]
+    stats = {m["Id"]: m["MetricStat"] for m in quality["Metrics"] if "MetricStat" in m}
+    watched = {stat["Metric"]["MetricName"] for stat in stats.values()}
+    assert watched == {"QuarantinedRowsOnArrival", "UnreadableOnArrival"} and watched <= emitted
+    for stat in stats.values():
+        emf_namespace, dimensions = _emf_dimensions(namespace, service, stat["Metric"]["MetricName"])
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["Dimensions"]) == (emf_namespace, dimensions)
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+    # exactly one returned series: the sum of both counts (each filled with 0 where it has no datapoint)
+    (returned,) = [m for m in quality["Metrics"] if m.get("ReturnData", True)]
+    assert all(m["ReturnData"] is False for m in quality["Metrics"] if "MetricStat" in m)
+    assert returned["Expression"] == " + ".join(f"FILL({i}, 0)" for i in stats)
+    assert (quality["Threshold"], quality["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert quality["EvaluationPeriods"] == 1 and quality["TreatMissingData"] == "notBreaching"
+    # the function's own failures, like the report function's
+    assert alarms["ArrivalErrorsAlarm"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ArrivalFunction"}}]
