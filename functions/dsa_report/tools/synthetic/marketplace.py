@@ -34,8 +34,9 @@ WITH eligible AS (
 ), background AS (
   SELECT iid(9000000000 + i) AS item_id, e.trader_id, NULL AS category,
     pe_end() - secs(86400 * (1 + rnd(i, 'listed') * 400)) AS listed_at
-  FROM range($n_background) t(i)
-  JOIN eligible e ON e.r = 1 + hash(i, seed(), 'listing-trader') % (SELECT max(n) FROM eligible)
+  FROM (SELECT i, 1 + hash(i, seed(), 'listing-trader') % (SELECT max(n) FROM eligible) AS r
+        FROM range($n_background) t(i)) b
+  JOIN eligible e USING (r)  -- an equi-join: the modulus in the ON clause made it a nested loop
 ), candidates AS (
   SELECT item_id, trader_id, category, listed_at FROM from_events
   WHERE last_event IN ('LISTED', 'REAPPEARED') AND trader_id IN (SELECT trader_id FROM eligible)
