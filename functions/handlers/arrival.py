@@ -4,7 +4,9 @@ e-mails the alarm topic).
 
 A malformed event or config returns a failure (no retry would help) and emits `ArrivalFailed`; anything the
 run could not get (S3 access, throttling, the disk) raises, so Lambda retries and then keeps the event in the
-dead-letter queue. Logs carry counts and reasons, never a row's values.
+dead-letter queue. A config that cannot be read (its object missing, no access) is such a failure too, as in
+the scheduled function: it may be a deployment in progress, and the errors alarm fires if it lasts.
+Logs carry counts and reasons, never a row's values.
 """
 
 from __future__ import annotations
