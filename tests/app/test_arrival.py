@@ -73,6 +73,10 @@ def test_an_object_lands_once_in_the_store_and_its_quarantined_row_is_reported(s
 
     assert handler(_event(s3, key), Context())["status"] == "unchanged"  # EventBridge delivers at least once
     assert _store(s3) == stored
+    part = next(k for k in stored if k.endswith(".parquet"))
+    s3.delete_object(Bucket=demo.CURATED_BUCKET, Key=part)  # lost behind the function's back
+    assert handler(_event(s3, key), Context())["status"] == "written"  # the same version: its part written again
+    assert _store(s3) == stored
     s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=CSV.replace("someday", "2025-11-02").encode())
     replaced = handler(_event(s3, key, sequencer="02"), Context())
     assert replaced["status"] == "written" and replaced["months"] == ["2025-10", "2025-11"]

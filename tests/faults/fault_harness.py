@@ -2,11 +2,12 @@
 from outside, and what each invocation left behind (raised or summary, e-mails SES accepted per audience,
 the archive checked against its manifest, the UnreadableFiles metric the handler emitted).
 
-Faults are injected only where an operator could meet them: the environment (a full work folder, a DuckDB
-memory limit, the client's retry settings), botocore event hooks on the default session every client of the
-handler is made from (an S3 answer replaced by 403 or 503), the data itself (a corrupt file), and the process
-(killed right after SES accepted an e-mail). Nothing in the product is patched, except to simulate a full
-disk where this machine refuses to mount a small tmpfs (said so in the results).
+Faults are injected only where an operator could meet them: the environment (a full work folder, a DuckDB memory
+limit, the client's retry settings), botocore event hooks on the default session every client of the handler is
+made from (an S3 answer replaced by 403 or 503), the data itself (a corrupt file), the curated store's parts
+(deleted or overwritten in the bucket), and the process (killed right after SES accepted an e-mail). Nothing in
+the product is patched, except to simulate a full disk where this machine refuses to mount a small tmpfs (said
+so in the results).
 """
 
 from __future__ import annotations
@@ -108,10 +109,9 @@ class Environment:
         self._reset()  # moto's backends are per process, shared with any server started before this one
         os.environ.update({"POWERTOOLS_METRICS_DISABLED": "false", "POWERTOOLS_LOG_LEVEL": "ERROR",
                            "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "3"})
-        # each fault is injected into the raw objects (or their S3 answers) a run reads: the runs here read the
-        # raw location, not the curated store (whose faults are tests/app/test_arrival.py's and
-        # tests/ingest/test_curated.py's)
+        # a run reads the raw location, unless a case reads the curated store (`reading_curated`)
         os.environ.pop("DSA_CURATED", None)
+        self._curated: set[str] = set()
         demo.provision(self.endpoint)
         generate(self.data, scale=SCALE, seed=3, period_start=PERIOD_START, period_end=PERIOD_END,
                  platform=demo.PLATFORM)
@@ -143,6 +143,35 @@ class Environment:
         self.s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=config_text(prefix, config_extra).encode())
         return {"config": f"s3://{demo.DATA_BUCKET}/{key}", "period": PERIOD, "period_kind": "month",
                 "scheduled_time": f"2025-11-02T06:{self.cases:02d}:00Z"}
+
+    @contextlib.contextmanager
+    def reading_curated(self, prefix: str = "base/"):
+        """The scheduled function reads the curated store of the raw objects under `prefix` (DSA_CURATED), which
+        the arrival function built the first time, invoked for each object with the event S3 sends."""
+        store = f"s3://{demo.CURATED_BUCKET}/{prefix}"
+        if prefix not in self._curated:
+            config = f"config/arrival-{prefix.strip('/')}.yaml"
+            self.s3.put_object(Bucket=demo.DATA_BUCKET, Key=config, Body=config_text(prefix).encode())
+            saved = os.environ.get("DSA_CONFIG")
+            os.environ.update({"DSA_CONFIG": f"s3://{demo.DATA_BUCKET}/{config}", "DSA_CURATED": store})
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):  # its metric lines
+                    done = demo.arrive(self.endpoint, demo.DATA_BUCKET, prefix, say=lambda *_: None)
+            finally:
+                os.environ.pop("DSA_CURATED")
+                os.environ.update({"DSA_CONFIG": saved} if saved else {})
+            assert done and {d["status"] for d in done} == {"written"}, done
+            self._curated.add(prefix)
+        os.environ["DSA_CURATED"] = store
+        try:
+            yield store
+        finally:
+            os.environ.pop("DSA_CURATED")
+
+    def curated_part(self, dataset: str, prefix: str = "base/") -> str:
+        """The key of the first Parquet part of `dataset` in the period's month of the curated store."""
+        listed = self.s3.list_objects_v2(Bucket=demo.CURATED_BUCKET, Prefix=f"{prefix}{dataset}/month=2025-10/")
+        return sorted(o["Key"] for o in listed["Contents"])[0]
 
     # ---------------------------------------------------------------- invoking
 

@@ -1,16 +1,19 @@
 """Fault injection through the real Lambda handler (issue 11, item 3): each fault an operator can meet, injected
 from outside against a local AWS endpoint (moto server), and what the run did about it.
 
-The targets: a failure of the run's resources (disk, memory, access, throughput) raises, so Lambda retries,
-then dead-letters and alarms, and no e-mail goes out; bad input (a corrupt file) still gives a report, which
-names what it could not read; no audience is ever sent the same report twice; no run succeeds on partial data
-without saying so; every archive matches its manifest. All cases run once (module fixture, about 30 s on
-2 cores); the results are written to `outcomes.json`, from which the table in docs/reliability.md
-("Faults and outcomes") is checked. `DSA_FAULTS_WRITE_DOCS=1` rewrites that table from the results.
+The targets: a failure of the run's resources (disk, memory, access, throughput) raises, so Lambda retries, then
+dead-letters and alarms, and no e-mail goes out; bad input (a corrupt file) still gives a report, which names
+what it could not read; no audience is ever sent the same report twice; no run succeeds on partial data without
+saying so; every archive matches its manifest; a curated store that is not what its records say fails the run.
+The cases run on the raw path, then on the curated store the arrival function builds. All cases run once (module
+fixture, about 40 s on 2 cores); the results are written to `outcomes.json`, from which the table in
+docs/reliability.md ("Faults and outcomes") is checked. `DSA_FAULTS_WRITE_DOCS=1` rewrites that table from the
+results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -29,6 +32,7 @@ from fault_harness import (
 )
 
 from dsa_report.obligations.evaluation import default_catalogue
+from dsa_report.tools import demo
 
 HERE = Path(__file__).resolve().parent
 OUTCOMES = HERE / "outcomes.json"
@@ -129,9 +133,99 @@ def corrupt_file_tolerated(env: Environment) -> Record:
                        event)
 
 
+# ---- the scheduled function reading the curated store (DSA_CURATED), as deployed
+
+
+def curated_baseline(env: Environment) -> Record:
+    env.fresh_session()
+    event = env.event("curated-baseline")
+    with env.reading_curated():
+        invocation = env.invoke(event, "curated-baseline")
+    return env.measure(Record("curated-baseline", "none, the run reading the curated store",
+                              "the arrival function invoked for every object; DSA_CURATED", [invocation]), event)
+
+
+def curated_corrupt_file(env: Environment) -> Record:
+    env.fresh_session()
+    event = env.event("curated-corrupt-file", prefix="corrupt/")
+    with env.reading_curated("corrupt/"):
+        invocation = env.invoke(event, "curated-corrupt-file")
+    return env.measure(Record("curated-corrupt-file", "the corrupt notices file, taken in on arrival (bad input)",
+                              f"a truncated gzip uploaded as {CORRUPT}, then the arrival function", [invocation]),
+                       event)
+
+
+@contextlib.contextmanager
+def _part_replaced(env: Environment, key: str, body: bytes | None):
+    """A part of the curated store deleted (None) or overwritten behind the arrival function's back."""
+    kept = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=key)["Body"].read()
+    if body is None:
+        env.s3.delete_object(Bucket=demo.CURATED_BUCKET, Key=key)
+    else:
+        env.s3.put_object(Bucket=demo.CURATED_BUCKET, Key=key, Body=body)
+    try:
+        yield
+    finally:
+        env.s3.put_object(Bucket=demo.CURATED_BUCKET, Key=key, Body=kept)
+
+
+def curated_part_missing(env: Environment) -> Record:
+    env.fresh_session()
+    event = env.event("curated-part-missing")
+    with env.reading_curated():
+        key = env.curated_part("notices")
+        with _part_replaced(env, key, None):
+            invocation = env.invoke(event, "curated-part-missing")
+    return env.measure(Record("curated-part-missing", "a part of the curated store missing",
+                              f"s3://{demo.CURATED_BUCKET}/{key} deleted", [invocation]), event)
+
+
+def curated_part_cut_short(env: Environment) -> Record:
+    env.fresh_session()
+    event = env.event("curated-part-cut-short")
+    with env.reading_curated():
+        key = env.curated_part("notices")
+        whole = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=key)["Body"].read()
+        with _part_replaced(env, key, whole[: len(whole) // 2]):
+            invocation = env.invoke(event, "curated-part-cut-short")
+    return env.measure(Record("curated-part-cut-short", "a part of the curated store cut short",
+                              f"s3://{demo.CURATED_BUCKET}/{key} overwritten by its first half", [invocation]),
+                       event)
+
+
+def curated_part_swapped(env: Environment) -> Record:
+    env.fresh_session()
+    event = env.event("curated-part-swapped")
+    with env.reading_curated():
+        key = env.curated_part("notices")
+        listed = env.s3.list_objects_v2(Bucket=demo.CURATED_BUCKET, Prefix="base/notices/month=")["Contents"]
+        other = next(o["Key"] for o in sorted(listed, key=lambda o: o["Key"]) if o["Key"] != key)
+        body = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=other)["Body"].read()
+        with _part_replaced(env, key, body):
+            invocation = env.invoke(event, "curated-part-swapped")
+    return env.measure(Record("curated-part-swapped", "a part of the curated store swapped for another month's",
+                              f"s3://{demo.CURATED_BUCKET}/{key} overwritten by {other.rsplit('/', 2)[-2]}'s part",
+                              [invocation]), event)
+
+
+def curated_access_denied(env: Environment) -> Record:
+    session = env.fresh_session()
+    event = env.event("curated-access-denied")
+    with env.reading_curated():
+        key = env.curated_part("notices")
+        answered = answer_gets(session, key, 403, "AccessDenied")
+        invocation = env.invoke(event, "curated-access-denied")
+    assert answered, "the fault was injected"
+    return env.measure(Record("curated-access-denied", "S3 403 AccessDenied on one part of the curated store",
+                              f"before-send hook: every GET of s3://{demo.CURATED_BUCKET}/{key} answered 403",
+                              [invocation]), event)
+
+
 CASES: list[Callable[[Environment], Record]] = [
     baseline, disk_full, out_of_memory, access_denied, throttled, throttled_once, killed_after_send,
     corrupt_file, corrupt_file_tolerated,
+    curated_baseline, curated_corrupt_file, curated_part_missing, curated_part_cut_short,
+    curated_part_swapped, curated_access_denied,
 ]
 
 
@@ -235,6 +329,26 @@ def test_a_corrupt_file_within_the_configured_tolerance_is_reported_and_the_rule
     assert record.sent == dict.fromkeys(AUDIENCES, 1) and record.invocations[0].unreadable_metric == 1
     assert _statuses(record) == _statuses(results["baseline"])
     assert record.findings["data_quality"]["notices"]["unreadable_files"][0]["file"].endswith(CORRUPT)
+
+
+def test_the_curated_store_gives_the_raw_files_report_and_names_the_corrupt_file_taken_in_on_arrival(results):
+    for case, raw in (("curated-baseline", "baseline"), ("curated-corrupt-file", "corrupt-file")):
+        record = results[case]
+        assert [i.outcome for i in record.invocations] == ["summary"]
+        assert record.sent == dict.fromkeys(AUDIENCES, 1) and record.archive == "verifies"
+        assert record.invocations[0].unreadable_metric == results[raw].invocations[0].unreadable_metric
+        assert _statuses(record) == _statuses(results[raw])
+        assert record.insufficient == results[raw].insufficient
+    [named] = results["curated-corrupt-file"].findings["data_quality"]["notices"]["unreadable_files"]
+    assert named["file"].endswith(CORRUPT)
+
+
+@pytest.mark.parametrize("case", ["curated-part-missing", "curated-part-cut-short", "curated-part-swapped",
+                                  "curated-access-denied"])
+def test_a_curated_store_that_is_not_what_its_records_say_fails_the_run_and_sends_nothing(results, case):
+    # before: a missing part raised FetchError, a cut one DuckDB's InvalidInputException, and a swapped one was
+    # read: the report went out, changed, with nothing said
+    _raised_and_sent_nothing(results[case], "ResourceError")
 
 
 def test_no_silent_success_no_duplicate_and_every_archive_verifies(results):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from dsa_report.app import pipeline
 from dsa_report.app.settings import Settings
 from dsa_report.engine.periods import parse_period
 from dsa_report.ingest import curated
-from dsa_report.ingest.errors import SourceError
+from dsa_report.ingest.errors import ResourceError, SourceError
 from dsa_report.tools.synthetic import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -70,6 +71,51 @@ def test_the_store_is_partitioned_by_dataset_and_month_with_a_record_per_object(
     records = [json.loads(v) for k, v in keys.items() if "/_objects/" in k]
     assert records and all(r["parts"] or r["quality"]["unreadable_files"] for r in records)
     assert all(p["key"] in keys for r in records for p in r["parts"].values())
+
+
+def _cut_short(part: Path) -> None:
+    part.write_bytes(part.read_bytes()[:-8])
+
+
+def _swapped(part: Path) -> None:
+    other = next(p for p in sorted(part.parent.parent.rglob("*.parquet")) if p != part)
+    shutil.copyfile(other, part)
+
+
+def _record_miscounted(part: Path) -> None:  # the part's own bytes, but the record says another row count
+    record_file = next(part.parents[1].glob(f"_objects/{part.name.rsplit('-', 1)[0]}.json"))
+    record = json.loads(record_file.read_text())
+    for entry in record["parts"].values():
+        entry["rows"] += 1 if entry["key"].endswith(part.name) else 0
+    record_file.write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize(("dataset", "damage", "says"), [
+    ("statements_of_reasons", _cut_short, r"holds [\d,]+ bytes, its record"),
+    ("notices", Path.unlink, "is missing"),
+    ("listing_events", _swapped, r"holds [\d,]+ bytes, its record"),
+    ("notices", _record_miscounted, r"holds [\d,]+ bytes, ([\d,]+) rows, its record [\d,]+ bytes, (?!\1 )"),
+])
+def test_a_part_missing_cut_short_or_swapped_fails_the_run_and_curate_writes_it_again(market, tmp_path, dataset,
+                                                                                      damage, says):
+    """A store that does not hold what its records say would change the report without a word: the run raises
+    (the Lambda retries, then dead-letters and alarms), naming the part; curating again repairs exactly it."""
+    tmp, config = market
+    store = tmp_path / "store"
+    shutil.copytree(tmp / "store", store)
+    part = sorted((store / dataset).glob("month=2025-10/*.parquet"))[0]
+    damage(part)
+    key = part.relative_to(store).as_posix()
+    with pytest.raises(ResourceError, match=re.escape(key) + r" \(from " + dataset + r"/.*\) " + says):
+        _report(config, "2025-10", tmp / "data", store)
+    if damage is _record_miscounted:  # the part is whole, its record alone wrong: curate rewrites it once deleted
+        next((store / dataset / "_objects").glob(part.name.rsplit("-", 1)[0] + ".json")).unlink()
+    done = curated.curate(str(tmp / "data"), curated.Store(str(store)), tmp_path / "w",
+                          platform_names=config.names_in_data, now=NOW)
+    rewritten = [d.record["source"] for d in done if d.outcome == "written"]
+    assert len(rewritten) == 1 and rewritten[0].startswith(f"{dataset}/")
+    assert {d.outcome for d in done if d.outcome != "written"} == {"unchanged"}
+    assert _report(config, "2025-10", tmp / "data", store) == _report(config, "2025-10", tmp / "data", tmp / "store")
 
 
 def test_a_repeated_event_changes_nothing_and_a_new_version_replaces_the_parts(tmp_path):

@@ -6,6 +6,7 @@ and every evidence file byte for byte."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from dsa_report.app.settings import Settings
 from dsa_report.engine import spark as engine_spark
 from dsa_report.engine.periods import parse_period
 from dsa_report.ingest import curated
+from dsa_report.ingest.errors import ResourceError
 from dsa_report.tools.synthetic import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -101,6 +103,12 @@ def test_the_spark_job_on_the_curated_store_writes_the_duckdb_report(spark, mark
         document["data_quality"]["statements_of_reasons"] = {}  # two objects here, one file there
         result.artifacts["findings.json"] = json.dumps({**document, "run": {}}).encode()  # run id and source
     _same_report(duck, job)
+
+    part = sorted((tmp_path / "store" / "notices").rglob("*.parquet"))[0]  # cut short: the job refuses the store
+    part.write_bytes(part.read_bytes()[:-8])
+    key = part.relative_to(tmp_path / "store").as_posix()
+    with pytest.raises(ResourceError, match=re.escape(key) + r" \(from notices/.*\) holds [\d,]+ bytes, its record"):
+        spark_job.run(args, spark, now=NOW)
 
 
 @pytest.mark.parametrize("period", ["2024-Q1", "2025-Q3"])

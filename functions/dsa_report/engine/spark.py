@@ -138,7 +138,11 @@ def on_spark(data: LoadedData, session: Any, folder: Path) -> Iterator[LoadedDat
 def from_curated(store: curated.Store, plan: curated.Plan, session: Any, workdir: Path,
                  unreadable_tolerance: float = 0.0) -> LoadedData:
     """A period of the curated store on Spark: its parts read where they are (s3:// on EMR), SoRs deduplicated
-    across objects as `curated.open_plan` does on DuckDB (the earliest `dedupe_by`, ties by part name)."""
+    across objects as `curated.open_plan` does on DuckDB (the earliest `dedupe_by`, ties by part name). Each part
+    is checked against its record by its size in the store's listing (DuckDB also checks its footer's rows)."""
+    sizes = {key: n for dataset in {key.split("/", 1)[0] for key in plan.expected}
+             for key, n in store.sizes(f"{dataset}/").items()}
+    curated.check_parts(plan, {key: (sizes.get(key), None) for key in plan.expected}, store.root)
     dataset = STATEMENTS_OF_REASONS
     sor = TABLES[dataset.name]
     tables = {table: [store.uri(key) for key in keys] for table, keys in plan.parts.items()}

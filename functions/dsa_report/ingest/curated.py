@@ -9,7 +9,9 @@ Layout under the store's root (an s3:// prefix or a folder), Hive style:
 
 `<object>` is a hash of the source object's location and `<version>` one of its content (its ETag),
 so the same object version always gives the same keys. A record is written after its parts and is what a
-reader trusts: a repeated event finds the record of its version and changes nothing; a new version writes its
+reader trusts, after checking each part it names against it (`check_parts`: a part missing, cut short or
+swapped fails the run): a repeated event finds the record of its version and changes nothing (unless its parts
+are missing or of another size: then they are written again); a new version writes its
 parts, then its record, then deletes the parts of the version it replaced; an event older than the recorded
 one (S3's sequencer) is ignored. Rows are read, normalised, checked, quarantined and deduplicated by the
 loader, exactly as a run over raw files does; only the engine columns the rules read are kept.
@@ -36,10 +38,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from . import loader, s3, sources
 from . import registers as registers_mod
 from .contract import ACTIVE_RECIPIENTS, DATASETS, STATEMENTS_OF_REASONS, TABLES, Dataset, create_table_sql
-from .errors import FetchError, SourceError
+from .errors import FetchError, ResourceError, SourceError
 from .loaded import DatasetInfo, LoadedData
 
 RECORDS = "_objects"
@@ -93,11 +97,15 @@ class Store:
             (self.folder / key).unlink(missing_ok=True)
 
     def keys(self, below: str) -> list[str]:
+        return sorted(self.sizes(below))
+
+    def sizes(self, below: str) -> dict[str, int]:
+        """{key: bytes} of the objects whose key starts with `below` (a folder store: the file, or below the folder)."""
         if self.is_s3:
-            return [k[len(self.prefix):] for k, _ in s3.list_objects(self.client, self.bucket, self.prefix + below)]
+            return {k[len(self.prefix):]: n for k, n in s3.list_objects(self.client, self.bucket, self.prefix + below)}
         base = self.folder / below
-        return sorted(p.relative_to(self.folder).as_posix() for p in base.rglob("*") if p.is_file()) \
-            if base.is_dir() else []
+        found = [base] if base.is_file() else base.rglob("*") if base.is_dir() else []
+        return {p.relative_to(self.folder).as_posix(): p.stat().st_size for p in found if p.is_file()}
 
     def fetch(self, key: str, target: Path) -> Path:
         """A local copy of one part (a folder store's own file is read where it is)."""
@@ -167,7 +175,7 @@ def ingest(raw_root: str, arrived: Arrived, store: Store, workdir: Path, *, s3_c
     name, version = object_id(origin), arrived.version()
     keep = None if platform_names is None else sorted(platform_names)
     earlier = _json(store.get(record_key(dataset, name)))
-    if earlier and earlier["version"] == version and earlier["platform_names"] == keep:
+    if earlier and earlier["version"] == version and earlier["platform_names"] == keep and _intact(earlier, store):
         return Ingested("unchanged", earlier)
     if earlier and _older(arrived.sequencer, earlier.get("sequencer")):
         return Ingested("stale", earlier)
@@ -195,6 +203,11 @@ def ingest(raw_root: str, arrived: Arrived, store: Store, workdir: Path, *, s3_c
         if old["key"] not in {p["key"] for p in parts.values()}:
             store.delete(old["key"])
     return Ingested("written", record)
+
+
+def _intact(record: dict, store: Store) -> bool:
+    """Its parts are in the store at the sizes it gives (else ingesting the same version writes them again)."""
+    return all(store.sizes(part["key"]).get(part["key"]) == part["bytes"] for part in record["parts"].values())
 
 
 def curate(raw_root: str, store: Store, workdir: Path, *, s3_client: Any | None = None,
@@ -321,6 +334,7 @@ class Plan:
     records: int = 0
     bytes: int = 0  # of the parts read
     months: list[str] = field(default_factory=list)
+    expected: dict[str, dict] = field(default_factory=dict)  # part key -> its record's rows, bytes and source
 
 
 def records(store: Store, *, workers: int = 16) -> list[dict]:
@@ -343,7 +357,7 @@ def plan(found: list[dict], period_end: date, platform_names: Iterable[str] | No
     for record in sorted(found, key=lambda r: r["source"]):
         if record["dataset"] in by_dataset:
             by_dataset[record["dataset"]].append(record)
-    parts, infos, quality, months, total = {}, {}, {}, set(), 0
+    parts, infos, quality, months, total, expected = {}, {}, {}, set(), 0, {}
     for name, recs in by_dataset.items():
         table = TABLES[name]
         parts[table], used = [], []
@@ -357,10 +371,11 @@ def plan(found: list[dict], period_end: date, platform_names: Iterable[str] | No
                 used.append((record, kept))
             for month, part in kept.items():
                 parts[table].append(part["key"])
+                expected[part["key"]] = {"rows": part["rows"], "bytes": part["bytes"], "source": record["source"]}
                 months.add(month)
                 total += part["bytes"]
         infos[name], quality[name] = _summed(DATASETS[name], used, wanted is not None)
-    return Plan(parts, infos, quality, len(found), total, sorted(months))
+    return Plan(parts, infos, quality, len(found), total, sorted(months), expected)
 
 
 def _summed(dataset: Dataset, used: list[tuple[dict, dict]], platforms: bool) -> tuple[DatasetInfo, dict]:
@@ -416,9 +431,10 @@ def open_plan(con, store: Store, the_plan: Plan, workdir: Path, *, s3_client: An
     from S3), SoRs deduplicated across objects; and the store's registers."""
     jobs = [(table, key) for table, keys in the_plan.parts.items() for key in keys]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        local = list(pool.map(lambda job: (job[0], store.fetch(job[1], workdir / "curated" / job[1])), jobs))
+        local = list(pool.map(lambda job: (*job, _fetched(store, job[1], workdir / "curated" / job[1])), jobs))
+    _verify(con, store, the_plan, {key: path for _, key, path in local})
     files: dict[str, list[str]] = {table: [] for table in TABLES.values()}
-    for table, path in local:
+    for table, _, path in local:
         files[table].append(str(path))
     for name, dataset in DATASETS.items():
         table = TABLES[name]
@@ -443,6 +459,48 @@ def open_plan(con, store: Store, the_plan: Plan, workdir: Path, *, s3_client: An
     the_plan.quality["registers"] = register_quality
     return LoadedData(con=con, datasets=the_plan.datasets, registers=registers, quality=the_plan.quality,
                       unreadable_tolerance=unreadable_tolerance)
+
+
+def _fetched(store: Store, key: str, target: Path) -> Path | None:
+    try:
+        return store.fetch(key, target)
+    except FetchError:  # gone since its record was read: `check_parts` says so
+        return None
+
+
+def _verify(con, store: Store, the_plan: Plan, local: dict[str, Path | None]) -> None:
+    """`check_parts` on the local copies: their sizes, and the row counts in their Parquet footers."""
+    sizes = {key: path.stat().st_size if path is not None and path.is_file() else None for key, path in local.items()}
+    whole = [str(local[key]) for key, size in sizes.items() if size == the_plan.expected[key]["bytes"]]
+    try:
+        rows = dict(con.execute("SELECT file_name, num_rows FROM parquet_file_metadata($files)",
+                                {"files": whole}).fetchall()) if whole else {}
+    except duckdb.Error as exc:  # a part of the right size that is no Parquet file
+        raise ResourceError(f"the curated store {store.root} holds a part that is not Parquet: {exc}") from exc
+    check_parts(the_plan, {key: (sizes[key], rows.get(str(path))) for key, path in local.items()}, store.root)
+
+
+def check_parts(the_plan: Plan, found: dict[str, tuple[int | None, int | None]], root: str) -> None:
+    """Every part the period reads is the one its record describes: `found` gives each part's (bytes, rows),
+    None where it is missing or not counted. A part missing, cut short or swapped would change the report
+    without a word, so the run fails instead (ResourceError: retried, then the dead-letter queue and its
+    alarm); `dsa-report curate` over the raw location writes such parts again (`_intact`)."""
+    damaged = []
+    for key, want in the_plan.expected.items():
+        size, rows = found.get(key, (None, None))
+        if size is None:
+            damaged.append(f"{key} (from {want['source']}) is missing")
+        elif size != want["bytes"] or rows not in (None, want["rows"]):
+            held = f"{size:,} bytes" + ("" if rows is None else f", {rows:,} rows")
+            damaged.append(f"{key} (from {want['source']}) holds {held}, its record {want['bytes']:,} bytes, "
+                           f"{want['rows']:,} rows")
+    if damaged:
+        raise ResourceError(
+            f"the curated store {root} does not hold what its records say: {'; '.join(damaged[:3])}"
+            f"{f' (and {len(damaged) - 3} more)' if len(damaged) > 3 else ''}. A part replaced by a newer version "
+            "while the run read the store is read again by a retry; `dsa-report curate` over the raw location "
+            "writes a missing or damaged part again (one of the right size whose record gives other rows: delete "
+            "that record first)")
 
 
 def _columns(dataset: Dataset) -> str:
