@@ -1180,11 +1180,20 @@ def test_arrival_function_permissions_are_exactly_what_it_needs(arrival: dict[st
         ("s3:PutObject", "${CuratedBucket.Arn}/*"),
         ("s3:DeleteObject", "${CuratedBucket.Arn}/*"),
         ("s3:ListBucket", "CuratedBucket.Arn"),
+        # the arrival notice, through the sender identity and the reports' configuration set
+        *((action, f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+          for action in ("ses:SendEmail", "ses:SendRawEmail")
+          for resource in ("identity/${SenderIdentityDomain}", "configuration-set/${ReportsConfigurationSet}")),
         # the on-failure destination
         ("sqs:SendMessage", "DeadLetterQueue.Arn"),
     }
-    # never writes the data bucket or the archive, never sends e-mail
-    assert not any(st.get("Condition") for policy in policies for st in policy["Statement"])
+    # never writes the data bucket or the archive; e-mail only from the one sender address
+    conditioned = [st for policy in policies for st in policy["Statement"] if st.get("Condition")]
+    assert [st["Sid"] for st in conditioned] == ["SendArrivalNoticeAsSenderIdentity"]
+    assert conditioned[0]["Condition"] == {"StringEqualsIgnoreCase": {"ses:FromAddress": {"Ref": "SenderAddress"}}}
+    variables = arrival["Properties"]["Environment"]["Variables"]
+    assert variables["DSA_ARRIVAL_AUDIENCE"] == {"Ref": "ArrivalNoticeAudience"}
+    assert variables["SES_CONFIGURATION_SET"] == {"Ref": "ReportsConfigurationSet"}
 
 
 def test_arrival_event_invoke_config_retries_then_sends_the_failure_to_the_dead_letter_queue(

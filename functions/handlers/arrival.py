@@ -1,6 +1,7 @@
 """Lambda entry point: an object landed in (or left) the data bucket -> the curated store, and its data
 quality reported the day it lands (metrics QuarantinedRowsOnArrival and UnreadableOnArrival, whose alarm
-e-mails the alarm topic).
+e-mails the alarm topic; and a notice to the audience DSA_ARRIVAL_AUDIENCE names, whose failure is the metric
+ArrivalNoticeFailed).
 
 A malformed event or config returns a failure (no retry would help) and emits `ArrivalFailed`; anything the
 run could not get (S3 access, throttling, the disk) raises, so Lambda retries and then keeps the event in the
@@ -36,21 +37,25 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if settings.workdir:
         Path(settings.workdir).mkdir(parents=True, exist_ok=True)
     try:
-        result = on_arrival(event, settings, pipeline.Clients(), datetime.now(UTC))
+        arrival = on_arrival(event, settings, pipeline.Clients(), datetime.now(UTC))
     except (ArrivalError, ConfigError) as exc:
         logger.error("arrival failed; not retried", extra={"error": str(exc), "error_type": type(exc).__name__})
         metrics.add_metric(name="ArrivalFailed", unit=MetricUnit.Count, value=1)
         return {"status": "failed", "error": str(exc)}
+    result = arrival.ingested
     record = result.record or {}
     quality = record.get("quality", {})
     summary = {"status": result.outcome, "source": record.get("source"), "dataset": record.get("dataset"),
                "rows": quality.get("rows"), "quarantined_rows": result.quarantined_rows,
                "reasons": quality.get("reasons", {}), "unreadable_files": result.unreadable_files,
-               "months": sorted(record.get("parts", {}))}
+               "months": sorted(record.get("parts", {})), "notice": arrival.notice}
     if result.outcome == "written":
         metrics.add_metric(name="QuarantinedRowsOnArrival", unit=MetricUnit.Count, value=result.quarantined_rows)
         metrics.add_metric(name="UnreadableOnArrival", unit=MetricUnit.Count, value=result.unreadable_files)
         if result.quarantined_rows or result.unreadable_files:
             logger.warning("the object landed with rows quarantined or unreadable", extra=summary)
+    if arrival.notice and arrival.notice != "sent":
+        logger.error("the arrival notice was not sent", extra={"notice": arrival.notice})
+        metrics.add_metric(name="ArrivalNoticeFailed", unit=MetricUnit.Count, value=1)
     logger.info("arrival", extra=summary)
     return summary

@@ -3,6 +3,8 @@ object lands or leaves -> the curated store, reported the day it lands."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import urllib.request
@@ -75,7 +77,7 @@ def test_an_object_lands_once_in_the_store_and_its_quarantined_row_is_reported(s
     assert _store(s3) == stored
     part = next(k for k in stored if k.endswith(".parquet"))
     s3.delete_object(Bucket=demo.CURATED_BUCKET, Key=part)  # lost behind the function's back
-    assert handler(_event(s3, key), Context())["status"] == "written"  # the same version: its part written again
+    assert handler(_event(s3, key), Context())["status"] == "repaired"  # the same version: its part written again
     assert _store(s3) == stored
     s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=CSV.replace("someday", "2025-11-02").encode())
     replaced = handler(_event(s3, key, sequencer="02"), Context())
@@ -107,3 +109,41 @@ def test_a_store_the_function_may_not_write_fails_loudly_so_lambda_retries(s3):
     os.environ["DSA_CURATED"] = "s3://no-such-curated-bucket/"
     with pytest.raises(Exception, match="no-such-curated-bucket"):
         handler(_event(s3, key), Context())
+
+
+def test_a_new_version_with_quarantined_rows_mails_the_audience_once_and_only_it(s3):
+    from handlers.arrival import handler
+
+    audiences = (f"sender: {demo.SENDER}\naudiences:\n  - {{name: compliance, recipients: [compliance@shop.example]}}\n"
+                 "  - {name: board, recipients: [board@shop.example]}\n")
+    s3.put_object(Bucket=demo.DATA_BUCKET, Key="config.yaml", Body=(CONFIG + audiences).encode())
+    os.environ["DSA_ARRIVAL_AUDIENCE"] = "compliance"
+    before = len(demo.sent_messages())
+    key = "raw/statements_of_reasons/2025/10/b.csv"
+    s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=CSV.encode())
+    assert handler(_event(s3, key), Context())["notice"] == "sent"
+    [raw] = demo.sent_messages()[before:]
+    message = email.message_from_string(raw, policy=email.policy.default)
+    assert message["To"] == "compliance@shop.example" and message["From"] == demo.SENDER
+    assert message["Subject"].strip() == ("[DSA] ExampleMarket: statements of reasons file landed with 1 row "
+                                  "quarantined")
+    text = message.get_body(("plain",)).get_content()
+    assert f"File: s3://{demo.DATA_BUCKET}/{key}" in text and "- bad timestamp application_date: 1" in text
+    assert "someday" not in raw  # the row's value stays out
+    assert message.get_body(("html",)) is not None and message["X-DSA-Report-Arrival"]
+
+    assert handler(_event(s3, key), Context())["notice"] is None  # the same version again: nothing sent
+    part = next(k for k in _store(s3) if k.endswith(".parquet"))
+    s3.delete_object(Bucket=demo.CURATED_BUCKET, Key=part)
+    repaired = handler(_event(s3, key), Context())
+    assert repaired["status"] == "repaired" and repaired["notice"] is None  # nothing new to say
+    s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=CSV.replace("someday", "2025-10-04").encode())
+    clean = handler(_event(s3, key, sequencer="02"), Context())
+    assert clean["status"] == "written" and clean["notice"] is None  # a clean version owes none
+    assert len(demo.sent_messages()) == before + 1
+
+    s3.put_object(Bucket=demo.DATA_BUCKET, Key="config.yaml", Body=CONFIG.encode())  # no audience at all
+    s3.put_object(Bucket=demo.DATA_BUCKET, Key=key, Body=CSV.encode())
+    unsent = handler(_event(s3, key, sequencer="03"), Context())
+    assert unsent["notice"] == "not sent: the config has no compliance audience"
+    assert len(demo.sent_messages()) == before + 1

@@ -40,7 +40,7 @@ def test_findings_are_valid_and_find_the_planted_breaches(demo_out):
 def test_each_audience_got_one_mail_with_both_parts_and_attachments(demo_out):
     out, _ = demo_out
     document = json.loads((out / "findings.json").read_text())
-    sent = sorted((out / "sent").glob("*.eml"))
+    sent = sorted(p for p in (out / "sent").glob("*.eml") if p.name != "arrival-notice.eml")
     assert len(sent) == 3  # board, compliance, trust_and_safety: once each, the retry sent nothing
     recipients = set()
     for path in sent:
@@ -56,6 +56,17 @@ def test_each_audience_got_one_mail_with_both_parts_and_attachments(demo_out):
         text = message.get_body(("plain",)).get_content()
         assert "DSA-23.1-REPEAT-INFRINGER-SUSPENSION" in text or "FAIL" in text
     assert len(recipients) == 3
+
+
+def test_the_late_export_with_a_broken_row_was_mailed_to_compliance_the_day_it_landed(demo_out):
+    out, said = demo_out
+    notice = email.message_from_bytes((out / "sent" / "arrival-notice.eml").read_bytes(), policy=policy.default)
+    assert notice["To"] == "compliance@examplemarket.example"
+    assert notice["Subject"].strip() == "[DSA] ExampleMarket: notices file landed with 1 row quarantined"
+    text = notice.get_body(("plain",)).get_content()
+    assert "notices/late-export/notices-fix.jsonl" in text and "- bad timestamp received_at: 1" in text
+    assert "last Tuesday" not in notice.as_string()  # the broken value stays out of e-mail
+    assert "notice to compliance: sent" in said
 
 
 def test_archive_has_manifest_with_checksums(demo_out):

@@ -3,7 +3,9 @@ object read into the curated store (ingest/curated.py), and what it held reporte
 
 The raw location and the platform names come from the config (DSA_CONFIG: its `source` and
 `platform_names`), the store from DSA_CURATED. An object outside the location (the config itself, the
-store) or outside the data contract's folders is ignored.
+store) or outside the data contract's folders is ignored. A new object version with rows quarantined or
+content unreadable is mailed to the config's audience named by DSA_ARRIVAL_AUDIENCE (outputs/notice.py), once:
+a repeated event finds the version curated and sends nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..delivery.email import send_raw
 from ..ingest import curated, s3
-from ..obligations.config import ConfigError
+from ..obligations.config import Config, ConfigError
+from ..outputs import mime, notice
 from .pipeline import Clients, read_config
 from .settings import Settings
 
@@ -48,7 +52,13 @@ def parse(event: Mapping[str, Any]) -> Landed:
     return Landed(kind, bucket, obj["key"], obj.get("version-id"), obj.get("etag"), obj.get("sequencer"))
 
 
-def on_arrival(event: Mapping[str, Any], settings: Settings, clients: Clients, now: datetime) -> curated.Ingested:
+@dataclass(frozen=True)
+class Arrival:
+    ingested: curated.Ingested
+    notice: str | None = None  # sent | not sent: <why> | failed: <error>; None: none was owed
+
+
+def on_arrival(event: Mapping[str, Any], settings: Settings, clients: Clients, now: datetime) -> Arrival:
     landed = parse(event)
     if not settings.config_uri or not settings.curated_uri:
         raise ConfigError("DSA_CONFIG/DSA_CURATED", "the arrival function needs both the config and the store")
@@ -57,12 +67,31 @@ def on_arrival(event: Mapping[str, Any], settings: Settings, clients: Clients, n
         raise ConfigError("source", "the arrival function needs an s3:// data location", origin=settings.config_uri)
     bucket, prefix = s3.split(config.source)
     if landed.bucket != bucket or not landed.key.startswith(prefix):
-        return curated.Ingested("ignored")
+        return Arrival(curated.Ingested("ignored"))
     path = landed.key[len(prefix):]
     store = curated.Store(settings.curated_uri, clients("s3"))
     if landed.kind == DELETED:
-        return curated.remove(config.source, path, store, landed.sequencer)
+        return Arrival(curated.remove(config.source, path, store, landed.sequencer))
     arrived = curated.Arrived(path, landed.version_id, landed.etag, landed.sequencer)
     with tempfile.TemporaryDirectory(prefix="dsa-arrival-", dir=settings.workdir) as work:
-        return curated.ingest(config.source, arrived, store, Path(work), s3_client=clients("s3"),
-                              platform_names=config.names_in_data, now=now)
+        ingested = curated.ingest(config.source, arrived, store, Path(work), s3_client=clients("s3"),
+                                  platform_names=config.names_in_data, now=now)
+    owed = ingested.outcome == "written" and settings.arrival_audience and notice.needs_notice(ingested.record)
+    return Arrival(ingested, _notify(ingested.record, config, settings, clients) if owed else None)
+
+
+def _notify(record: dict, config: Config, settings: Settings, clients: Clients) -> str:
+    """Mail the arrival notice to the audience DSA_ARRIVAL_AUDIENCE names. Best effort: the object is curated
+    whatever happens here, and the alarm on QuarantinedRowsOnArrival / UnreadableOnArrival fires regardless."""
+    audience = next((a for a in config.audiences if a.name == settings.arrival_audience), None)
+    if audience is None:
+        return f"not sent: the config has no {settings.arrival_audience} audience"
+    mail = notice.arrival_notice(config.platform, record)
+    message = mime.build_message(sender=config.sender, recipients=list(audience.recipients), subject=mail.subject,
+                                 text=mail.text, html=mail.html, attachments=[],
+                                 headers={"X-DSA-Report-Arrival": f"{record['object']}-{record['version']}"})
+    try:
+        send_raw(clients("sesv2"), message, settings.ses_configuration_set)
+    except Exception as exc:  # noqa: BLE001 - reported as the notice's outcome (metric ArrivalNoticeFailed)
+        return f"failed: {type(exc).__name__}: {exc}"
+    return "sent"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..vocabulary import AUDIENCES
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -18,6 +20,7 @@ class Settings:
     ses_configuration_set: str | None = None  # SES_CONFIGURATION_SET: every e-mail is sent with it (TLS required)
     engine: str = "duckdb"  # DSA_ENGINE: what evaluates the rules, duckdb (the Lambda's) or spark (engine/spark.py)
     curated_uri: str | None = None  # DSA_CURATED: the curated store runs read (and the arrival function writes)
+    arrival_audience: str | None = None  # DSA_ARRIVAL_AUDIENCE: mailed when an object lands with rows quarantined
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -32,6 +35,7 @@ class Settings:
             ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
             engine=_engine(env.get("DSA_ENGINE") or "duckdb"),
             curated_uri=env.get("DSA_CURATED") or None,
+            arrival_audience=_audience(env.get("DSA_ARRIVAL_AUDIENCE") or None),
         )
 
 
@@ -43,3 +47,10 @@ def _engine(name: str) -> str:
     if name.strip().lower() not in ENGINES:
         raise ValueError(f"DSA_ENGINE must be one of {', '.join(ENGINES)}, not {name!r}")
     return name.strip().lower()
+
+
+def _audience(name: str | None) -> str | None:
+    """A mistyped audience is an error, never a notice silently not sent."""
+    if name is not None and name.strip() not in AUDIENCES:
+        raise ValueError(f"DSA_ARRIVAL_AUDIENCE must be one of {', '.join(AUDIENCES)} or empty, not {name!r}")
+    return name.strip() if name else None

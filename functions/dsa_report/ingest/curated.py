@@ -151,7 +151,7 @@ class Arrived:
 
 @dataclass
 class Ingested:
-    outcome: str  # written | unchanged | stale | gone | deleted | ignored
+    outcome: str  # written | repaired (its parts written again) | unchanged | stale | gone | deleted | ignored
     record: dict[str, Any] | None = None
 
     @property
@@ -175,7 +175,8 @@ def ingest(raw_root: str, arrived: Arrived, store: Store, workdir: Path, *, s3_c
     name, version = object_id(origin), arrived.version()
     keep = None if platform_names is None else sorted(platform_names)
     earlier = _json(store.get(record_key(dataset, name)))
-    if earlier and earlier["version"] == version and earlier["platform_names"] == keep and _intact(earlier, store):
+    same = bool(earlier) and earlier["version"] == version and earlier["platform_names"] == keep
+    if same and _intact(earlier, store):
         return Ingested("unchanged", earlier)
     if earlier and _older(arrived.sequencer, earlier.get("sequencer")):
         return Ingested("stale", earlier)
@@ -202,7 +203,7 @@ def ingest(raw_root: str, arrived: Arrived, store: Store, workdir: Path, *, s3_c
     for old in (earlier or {}).get("parts", {}).values():
         if old["key"] not in {p["key"] for p in parts.values()}:
             store.delete(old["key"])
-    return Ingested("written", record)
+    return Ingested("repaired" if same else "written", record)
 
 
 def _intact(record: dict, store: Store) -> bool:

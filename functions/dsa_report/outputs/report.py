@@ -383,7 +383,7 @@ def subject(doc: Mapping[str, Any], audience: str = "compliance") -> str:
     return _ascii(f"{prefix}: {headline}")
 
 
-def _inline(html: str) -> str:
+def inline_css(html: str) -> str:
     """Inline only the small `<style>` block (what clients that drop head styles need: colours, borders); the
     head block marked `data-css-inline="ignore"` stays for the clients that read it (layout, media queries)."""
     return css_inline.CSSInliner(keep_style_tags=True, remove_inlined_selectors=True).inline(html)
@@ -408,7 +408,7 @@ def compose_email(doc: dict, audience: str, extras: MailExtras | None = None) ->
     steps = [(rows, False) for rows in (EMAIL_ROWS[audience], 5, 3, 1, 0) if rows <= EMAIL_ROWS[audience]]
     for rows, compact in sorted(set(steps), reverse=True) + [(0, True)]:
         context = _context(doc, audience, extras=extras, rows=rows, images=images, svgs=shown) | {"compact": compact}
-        html = _inline(env.get_template("email.html.j2").render(context))
+        html = inline_css(env.get_template("email.html.j2").render(context))
         if len(html.encode()) <= EMAIL_HTML_LIMIT:
             break
     inline = tuple(InlineImage(images[c.key], f"{c.key}.png", c.png()) for c in shown)

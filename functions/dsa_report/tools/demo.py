@@ -111,6 +111,7 @@ def local_aws() -> Iterator[str]:
         "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "REPORTS_BUCKET": REPORTS_BUCKET,
         "DSA_CONFIG": f"s3://{DATA_BUCKET}/{CONFIG_KEY}", "DSA_CURATED": f"s3://{CURATED_BUCKET}/",
+        "DSA_ARRIVAL_AUDIENCE": "compliance",
         "LEDGER_TABLE": LEDGER_TABLE, "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "DSAReport", "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",  # CloudWatch EMF lines are for Lambda, not this terminal
@@ -402,7 +403,8 @@ def arrive(endpoint: str, bucket: str, prefix: str, say=print) -> list[dict]:
     say(f"ingest on arrival: {written} objects curated into s3://{CURATED_BUCKET}/ (Parquet by dataset and "
         f"month); {len(flagged)} reported the day they landed for quarantined or unreadable rows")
     for r in flagged[:3]:
-        say(f"  {r['source']}: {r['quarantined_rows']} rows quarantined ({', '.join(r['reasons'])})")
+        say(f"  {r['source']}: {r['quarantined_rows']} rows quarantined ({', '.join(r['reasons'])}); notice to "
+            f"{os.environ.get('DSA_ARRIVAL_AUDIENCE') or 'nobody'}: {r['notice'] or 'none owed'}")
     return results
 
 
@@ -458,15 +460,17 @@ def run_demo(out: Path, *, scale: int = 300_000, seed: int = 7, say=print, shots
         sent.mkdir(exist_ok=True)
         messages = sent_messages()
         for i, raw in enumerate(messages, 1):
-            audience = email.message_from_string(raw).get("X-DSA-Report-Audience", f"message-{i}")
-            (sent / f"{audience}.eml").write_text(raw, encoding="utf-8")
+            message = email.message_from_string(raw)
+            name = message.get("X-DSA-Report-Audience") or (
+                "arrival-notice" if message.get("X-DSA-Report-Arrival") else f"message-{i}")
+            (sent / f"{name}.eml").write_text(raw, encoding="utf-8")
 
     document = json.loads((out / "findings.json").read_text())
     say("")
     say(status_table(document))
     say("")
     resent = [d for d in second["deliveries"] if d["status"] == "sent"]
-    say(f"e-mails accepted by SES: {len(messages)} (first invocation: "
+    say(f"e-mails accepted by SES: {len(messages)} (the arrival notice of the late export; first invocation: "
         f"{sum(d['status'] == 'sent' for d in first['deliveries'])} sent; retry: {len(resent)} sent, "
         f"{sum(d['status'] == 'duplicate' for d in second['deliveries'])} recognised as already sent)")
     for name in ("findings.json", "findings.csv", "report.html", "manifest.json"):
