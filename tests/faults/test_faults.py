@@ -13,7 +13,6 @@ results.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -155,57 +154,50 @@ def curated_corrupt_file(env: Environment) -> Record:
                        event)
 
 
-@contextlib.contextmanager
-def _part_replaced(env: Environment, key: str, body: bytes | None):
-    """A part of the curated store deleted (None) or overwritten behind the arrival function's back."""
-    kept = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=key)["Body"].read()
-    if body is None:
-        env.s3.delete_object(Bucket=demo.CURATED_BUCKET, Key=key)
-    else:
-        env.s3.put_object(Bucket=demo.CURATED_BUCKET, Key=key, Body=body)
-    try:
-        yield
-    finally:
-        env.s3.put_object(Bucket=demo.CURATED_BUCKET, Key=key, Body=kept)
+Change = Callable[[Environment, str, bytes], tuple[bytes | None, str]]
+
+
+def _damaged_part(env: Environment, case: str, fault: str, change: Change) -> Record:
+    """The scheduled run on the curated store with one notices part of the period changed behind the arrival
+    function's back: `change(env, key, body)` gives the part's new bytes (None: deleted) and says how; the part
+    is put back after."""
+    env.fresh_session()
+    event = env.event(case)
+    with env.reading_curated():
+        key = env.curated_part("notices")
+        kept = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=key)["Body"].read()
+        body, how = change(env, key, kept)
+        if body is None:
+            env.s3.delete_object(Bucket=demo.CURATED_BUCKET, Key=key)
+        else:
+            env.s3.put_object(Bucket=demo.CURATED_BUCKET, Key=key, Body=body)
+        try:
+            invocation = env.invoke(event, case)
+        finally:
+            env.s3.put_object(Bucket=demo.CURATED_BUCKET, Key=key, Body=kept)
+    return env.measure(Record(case, fault, f"s3://{demo.CURATED_BUCKET}/{key} {how}", [invocation]), event)
+
+
+def _another_months_part(env: Environment, key: str, _: bytes) -> tuple[bytes, str]:
+    listed = env.s3.list_objects_v2(Bucket=demo.CURATED_BUCKET, Prefix="base/notices/month=")["Contents"]
+    other = next(o["Key"] for o in sorted(listed, key=lambda o: o["Key"]) if o["Key"] != key)
+    body = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=other)["Body"].read()
+    return body, f"overwritten by {other.rsplit('/', 2)[-2]}'s part"
 
 
 def curated_part_missing(env: Environment) -> Record:
-    env.fresh_session()
-    event = env.event("curated-part-missing")
-    with env.reading_curated():
-        key = env.curated_part("notices")
-        with _part_replaced(env, key, None):
-            invocation = env.invoke(event, "curated-part-missing")
-    return env.measure(Record("curated-part-missing", "a part of the curated store missing",
-                              f"s3://{demo.CURATED_BUCKET}/{key} deleted", [invocation]), event)
+    return _damaged_part(env, "curated-part-missing", "a part of the curated store missing",
+                         lambda env, key, body: (None, "deleted"))
 
 
 def curated_part_cut_short(env: Environment) -> Record:
-    env.fresh_session()
-    event = env.event("curated-part-cut-short")
-    with env.reading_curated():
-        key = env.curated_part("notices")
-        whole = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=key)["Body"].read()
-        with _part_replaced(env, key, whole[: len(whole) // 2]):
-            invocation = env.invoke(event, "curated-part-cut-short")
-    return env.measure(Record("curated-part-cut-short", "a part of the curated store cut short",
-                              f"s3://{demo.CURATED_BUCKET}/{key} overwritten by its first half", [invocation]),
-                       event)
+    return _damaged_part(env, "curated-part-cut-short", "a part of the curated store cut short",
+                         lambda env, key, body: (body[: len(body) // 2], "overwritten by its first half"))
 
 
 def curated_part_swapped(env: Environment) -> Record:
-    env.fresh_session()
-    event = env.event("curated-part-swapped")
-    with env.reading_curated():
-        key = env.curated_part("notices")
-        listed = env.s3.list_objects_v2(Bucket=demo.CURATED_BUCKET, Prefix="base/notices/month=")["Contents"]
-        other = next(o["Key"] for o in sorted(listed, key=lambda o: o["Key"]) if o["Key"] != key)
-        body = env.s3.get_object(Bucket=demo.CURATED_BUCKET, Key=other)["Body"].read()
-        with _part_replaced(env, key, body):
-            invocation = env.invoke(event, "curated-part-swapped")
-    return env.measure(Record("curated-part-swapped", "a part of the curated store swapped for another month's",
-                              f"s3://{demo.CURATED_BUCKET}/{key} overwritten by {other.rsplit('/', 2)[-2]}'s part",
-                              [invocation]), event)
+    return _damaged_part(env, "curated-part-swapped", "a part of the curated store swapped for another month's",
+                         _another_months_part)
 
 
 def curated_access_denied(env: Environment) -> Record:
